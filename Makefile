@@ -1,0 +1,62 @@
+# From word vectors to BERT: every command builds .venv by itself on first use.
+#   make course      set up, then execute every notebook into build/ (HTML too) and print a table
+#   make test        set up, then unit tests + every notebook under nbval, in one pytest run
+# Overrides: PYTHON=python3.12   TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"   NB=03
+
+PYTHON     ?= python3
+TORCH_SPEC ?= torch==2.13.0
+VENV       := .venv
+PY         := $(VENV)/bin/python
+STAMP      := $(VENV)/.course-installed
+NB         ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup course test unit notebooks lab bench clean clean-all
+
+help:
+	@echo "make course     execute every notebook (papermill) into build/, export HTML, print a table"
+	@echo "make test       unit tests + nbval over every notebook (what CI runs)"
+	@echo "make unit       unit tests only"
+	@echo "make notebooks  re-execute notebooks in place from notebooks/src (NB=03 for one)"
+	@echo "make lab        open JupyterLab on notebooks/"
+	@echo "make bench      run the benchmarks (ours vs reference implementations)"
+	@echo "make clean      remove build/ ; make clean-all also removes .venv"
+
+setup: $(STAMP)
+
+# The stamp is newer than pyproject.toml once the install has succeeded; a second run skips it.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || \
+	  { echo "This course needs Python 3.10 or newer, but '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo missing): install Python >= 3.10 and run e.g. 'make test PYTHON=python3.11'."; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --progress-bar off -q $(TORCH_SPEC)
+	$(PY) -m pip install --progress-bar off -q -e ".[dev,ref]"
+	@touch $(STAMP)
+	@echo "set-up done: $$($(PY) -c 'import torch, sys; print("Python", sys.version.split()[0], "| torch", torch.__version__)')"
+
+course: $(STAMP)
+	$(PY) -m course_lib.runner course $(NB)
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests --durations=10 $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	$(PY) -m course_lib.runner notebooks $(NB)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
+
+clean-all: clean
+	rm -rf $(VENV)

@@ -1,0 +1,285 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 00 · Welcome: from word vectors to BERT
+#
+# This course builds, one idea per notebook, the road from **word embeddings** (词嵌入) to **BERT**.
+# Every model is written out in a few readable lines, then imported in its tested form from the
+# companion package `course_lib`, and the notebook checks that the two agree. Every notebook runs
+# on a laptop CPU in a couple of minutes, on data the course generates itself.
+#
+# This first notebook checks your set-up, shows the road map, explains the two tools every later
+# notebook uses (**parameters** and **widgets**), and ends with a bilingual glossary.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p seed 1` (see "Running with other parameters").
+seed = 0  # every random draw in the notebook follows from it
+device = "auto"  # "auto" picks CUDA when present, else the CPU; or "cpu", "cuda", "mps"
+
+# %% [markdown]
+# ## 1 · Is everything installed?
+#
+# The first code cell of every notebook holds its **parameters**; the second usually seeds the
+# random number generators and picks the device. Versions differ from machine to machine, so this
+# cell's output is not compared when the notebooks are tested.
+
+# %% tags=["nbval-ignore-output"]
+import platform
+
+import ipywidgets
+import matplotlib
+import numpy as np
+import torch
+
+import course_lib
+from course_lib import get_device, seed_everything
+
+dev = get_device(device)
+seed_everything(seed)
+print(f"Python {platform.python_version()} | torch {torch.__version__} | numpy {np.__version__} | "
+      f"matplotlib {matplotlib.__version__} | ipywidgets {ipywidgets.__version__} | course_lib {course_lib.__version__}")
+print(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""))
+
+# %% [markdown]
+# These checks hold on every machine, so they are asserted: a failure here means the set-up is wrong,
+# not the course.
+
+# %%
+import sys
+
+assert sys.version_info >= (3, 10), "the course needs Python 3.10 or newer"
+assert int(ipywidgets.__version__.split(".")[0]) >= 8, "the explorers need ipywidgets 8"
+assert dev.type == ("cuda" if torch.cuda.is_available() else "cpu"), "device='auto' must pick CUDA when present"
+print("set-up OK")
+
+# %% [markdown]
+# **Seeds make runs repeatable.** `seed_everything` seeds Python, NumPy and torch at once: the same
+# seed gives the same numbers, so the outputs stored in these notebooks are exactly what you get.
+
+# %%
+seed_everything(seed)
+first = torch.randn(3)
+seed_everything(seed)
+again = torch.randn(3)
+assert torch.equal(first, again)
+print("same seed, same draw:", torch.equal(first, again))
+
+# %% [markdown]
+# ## 2 · The road map
+#
+# Two tracks meet at BERT. The **recurrent track** (top) goes from one vector per word to
+# contextual vectors from a bidirectional LSTM language model (ELMo). The **attention track**
+# (bottom) goes from a soft dictionary lookup to the Transformer block. BERT (09) joins them:
+# a Transformer encoder trained so that every layer sees both sides of every word. Notebook 12
+# measures what each design choice buys.
+#
+# In the figure, each arrow points from an idea to a notebook that builds on it; follow the top row
+# for ELMo, the bottom row for the Transformer, and see both arrive at 09.
+
+# %%
+from course_lib.course_map import LESSONS, plot_road_map
+
+fig = plot_road_map()
+
+# %%
+print(f"{len(LESSONS)} notebooks:")
+for lesson in LESSONS:
+    print(f"  {lesson.number}_{lesson.slug:<28} {lesson.idea}")
+
+# %% [markdown]
+# ## 3 · Widgets: move a slider, see the model change
+#
+# Several notebooks have an **explorer**: an ipywidgets control panel over a matplotlib figure
+# (attention heads in 06 and 11, ELMo's layer weights in 04). They need no JavaScript from the
+# internet, and each comes with a static figure that also shows on GitHub and in HTML exports.
+#
+# Here is the smallest one. A softmax turns scores into probabilities; dividing the scores by a
+# **temperature** first makes the distribution sharper (T < 1) or flatter (T > 1). Attention
+# (notebook 05) uses exactly this softmax, and its √d scaling is a temperature. Move the slider.
+
+# %% tags=["nbval-ignore-output"]
+import matplotlib.pyplot as plt
+
+words = ["bank", "river", "money", "the"]
+scores = torch.tensor([2.0, 1.0, 0.5, -1.0])
+
+
+def plot_softmax(temperature: float = 1.0, ax=None):
+    probs = torch.softmax(scores / temperature, dim=-1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.6, 2.2), dpi=80)
+    ax.bar(words, probs.numpy(), color="#4c72b0")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"softmax(scores / {temperature:g})", fontsize=9)
+    return probs
+
+
+slider = ipywidgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description="temperature")
+explorer = ipywidgets.interact(plot_softmax, temperature=slider, ax=ipywidgets.fixed(None))
+
+# %% [markdown]
+# The static version of the same figure, for readers on GitHub: three temperatures side by side.
+# At T = 0.3 almost all the mass sits on "bank"; at T = 3 the four words come close to equal.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(9, 2.2), dpi=80)
+table = {t: plot_softmax(t, ax) for t, ax in zip((0.3, 1.0, 3.0), axes)}
+fig.tight_layout()
+for t, probs in table.items():
+    print(f"T = {t}: p(bank) = {probs[0]:.3f}, max/min = {probs.max() / probs.min():.1f}")
+assert table[0.3][0] > 0.9 and table[3.0].max() / table[3.0].min() < 3
+
+# %% [markdown]
+# If the slider above shows as text such as `interactive(children=...)` instead of a control, your
+# Jupyter front end lacks the widget extension: `pip install "ipywidgets>=8"` in the environment
+# that runs JupyterLab (the course's `make lab` does this for you).
+
+# %% [markdown]
+# ## 4 · Parameters and papermill
+#
+# Every notebook's first code cell is tagged `parameters`. The tool **papermill** runs a notebook
+# from the command line and can replace those values: it inserts a cell with your values right
+# after the tagged one. This is how you scale a notebook up (a real corpus, more epochs, a GPU)
+# without editing it:
+#
+# ```bash
+# .venv/bin/papermill notebooks/00_welcome.ipynb build/00_seed1.ipynb -p seed 1
+# .venv/bin/papermill notebooks/03_elmo_bilm.ipynb build/03_gpu.ipynb -p device cuda -p epochs 20
+# ```
+#
+# Here is papermill at work on a two-cell notebook made on the spot: its tagged cell says
+# `greeting = "hello"`, and we run it from the command line with `-p greeting "good morning"`.
+
+# %%
+import subprocess
+import tempfile
+from pathlib import Path
+
+import nbformat
+import papermill
+from nbformat.v4 import new_code_cell, new_notebook
+
+with tempfile.TemporaryDirectory() as tmp:
+    demo, out = Path(tmp) / "demo.ipynb", Path(tmp) / "out.ipynb"
+    nbformat.write(new_notebook(cells=[
+        new_code_cell('greeting = "hello"', metadata={"tags": ["parameters"]}),
+        new_code_cell("print(greeting, 'from the toy world')"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), demo)
+    print("parameters papermill finds:", {k: v["default"] for k, v in papermill.inspect_notebook(demo).items()})
+    command = [sys.executable, "-m", "papermill", str(demo), str(out), "-p", "greeting", "good morning",
+               "-k", "python3", "--no-progress-bar"]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    ran = nbformat.read(out, as_version=4)
+
+for cell in ran.cells:
+    tags = cell.metadata.get("tags", [])
+    printed = "".join(o.get("text", "") for o in cell.outputs).strip()
+    print(f"{str(tags):26} {cell.source!r:42} -> {printed}")
+assert ran.cells[-1].outputs[0]["text"].startswith("good morning")
+
+# %% [markdown]
+# The injected cell comes right after the tagged one and wins, because it runs later. Every
+# notebook of the course works this way.
+
+# %% [markdown]
+# ## 5 · Running the course and its tests
+#
+# From the repository root, on a machine with Python 3.10+:
+#
+# | command | what it does |
+# |---|---|
+# | `make course` | builds `.venv`, runs every notebook into `build/` (with HTML exports), prints a table of times |
+# | `make test` | the unit tests of `course_lib` and every notebook under **nbval**, which re-runs each notebook and compares its outputs with the stored ones |
+# | `make notebooks` | re-executes the notebooks and stores their outputs (after you change one) |
+# | `make lab` | opens JupyterLab on the notebooks |
+#
+# nbval compares text outputs; cells whose output legitimately differs between runs (timings,
+# progress bars, versions, widgets) carry the tag `nbval-ignore-output`. Key results are
+# also asserted in the notebooks themselves, so a silent regression fails the tests.
+
+# %% [markdown]
+# ## 6 · Glossary · 术语表
+#
+# The key terms of the course in English and Chinese, with the notebook where each is built.
+# Terms appear in **bold** the first time a notebook uses them.
+
+# %%
+from IPython.display import Markdown, display
+
+from course_lib.course_map import GLOSSARY, glossary_markdown
+
+display(Markdown(glossary_markdown()))
+print(f"{len(GLOSSARY)} terms")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `course_lib.checks` that tells you what is right or wrong.
+# Fill in the function, run the cell, read the message. Worked solutions follow below.
+#
+# **Exercise 1 · softmax.** Write `softmax(x)` over the last dimension. It must not overflow for
+# large inputs such as `[1000, 1001, 1002]` (hint: softmax(x) = softmax(x − max x)).
+
+# %%
+from course_lib import checks
+
+
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks.check_softmax(softmax)
+
+# %% [markdown]
+# **Exercise 2 · temperature.** Write `softmax_with_temperature(scores, temperature)`.
+
+# %%
+def softmax_with_temperature(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks.check_temperature(softmax_with_temperature)
+
+# %% [markdown]
+# **Exercise 3 · reproducible draws.** Write `draw(seed)` that returns `torch.randn(3)` and gives
+# the same three numbers every time it is called with the same seed.
+
+# %%
+def draw(seed: int) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks.check_reproducible(draw)
+
+# %% [markdown]
+# ### Solutions
+#
+# Subtracting the maximum leaves the softmax unchanged (it cancels between numerator and
+# denominator) and keeps every exponent ≤ 0, so nothing overflows.
+
+# %%
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    z = x - x.max(dim=-1, keepdim=True).values
+    e = z.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+
+
+def softmax_with_temperature(scores: torch.Tensor, temperature: float) -> torch.Tensor:
+    return softmax(scores / temperature)
+
+
+def draw(seed: int) -> torch.Tensor:
+    seed_everything(seed)
+    return torch.randn(3)
+
+
+assert checks.check_softmax(softmax)
+assert checks.check_temperature(softmax_with_temperature)
+assert checks.check_reproducible(draw)
