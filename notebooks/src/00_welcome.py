@@ -94,6 +94,66 @@ for lesson in LESSONS:
     print(f"  {lesson.number}_{lesson.slug:<28} {lesson.idea}")
 
 # %% [markdown]
+# ### The toy world: the data of the whole course
+#
+# Every notebook trains on the **toy world**, a text generator written for this course. It is
+# small enough to train each model on a CPU in seconds, and it knows the truth about every
+# sentence it writes:
+#
+# - the part of speech of every token, and the **sense** of every polysemous word: *bank* is money or
+#   a river bank, and for some words only the words *after* it decide which (a left-to-right model
+#   cannot know yet), for others only the words before it;
+# - documents of several sentences on one topic, linked by a recurring character, so that
+#   "does sentence B follow sentence A?" can be learned;
+# - the exact probability of every sentence, so we know the best perplexity any model can reach.
+
+# %%
+from course_lib.data import toy_world, toyworld_corpus
+
+world = toy_world()
+facts = world.describe()
+print(f"{facts['words']} word types, {facts['tags']} parts of speech, {len(facts['topics'])} topics: "
+      f"{', '.join(facts['topics'])}")
+print("polysemous words (the side whose words decide the sense):")
+for word, (side, senses) in facts["polysemous"].items():
+    print(f"  {word:8} {' / '.join(senses):22} decided on the {side}")
+
+# %% [markdown]
+# One generated document from the validation split. Under each token stands its gold part of
+# speech, and under a polysemous word its sense; each sentence's exact log-probability comes from
+# the generator itself.
+
+# %%
+validation = toyworld_corpus("validation", seed=seed, num_documents=200)
+document = validation.documents[0]
+print(f"topic: {document.topic}, recurring character: {document.info['character']}\n")
+for sentence in document.sentences:
+    print(sentence.pretty())
+    print(f"log p = {sentence.logprob:.3f}   ({sentence.info['kind']})\n")
+
+# %% [markdown]
+# A polysemous sentence keeps the facts a model must discover: which sense, where the deciding
+# word (the **cue**) stands, and how far away it is.
+
+# %%
+polysemous = next(s for s in validation if s.info["kind"] == "polysemous" and s.info["cue_side"] == "right")
+print(polysemous.pretty())
+info = polysemous.info
+print(f"'{info['word']}' means {info['sense']}: the cue is the word at position {info['cue_position']}, "
+      f"{info['cue_distance']} words to the {info['cue_side']}")
+
+# %% [markdown]
+# Because the generator knows every probability, it also knows the best any model can do. Later
+# notebooks compare their models with these **ceilings**.
+
+# %%
+bound = world.perplexity_bound(validation)
+print(f"best achievable perplexity of a sentence-level language model: {bound.perplexity:.2f} "
+      f"(on {bound.num_tokens} validation tokens, <eos> included)")
+print(f"best achievable next-sentence-prediction accuracy: {world.nsp_ceiling():.3f}")
+assert 1 < bound.perplexity < 20 and world.nsp_ceiling() >= 0.95
+
+# %% [markdown]
 # ## 3 · Widgets: move a slider, see the model change
 #
 # Several notebooks have an **explorer**: an ipywidgets control panel over a matplotlib figure

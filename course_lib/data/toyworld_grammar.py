@@ -1,0 +1,368 @@
+"""The toy world's grammar: word categories, flat sentence templates, and word-to-word preferences.
+
+A sentence is drawn in three steps (per document: a topic ``t`` and a character name ``n``):
+
+1. a template ``e`` with probability ``p(e | t)``; each template is a fixed sequence of slots;
+2. each slot's word from its category: uniformly for the character's name, from a Zipf distribution
+   for most slots, or, for a slot with a *parent* (a verb after its subject, an object after its verb),
+   from the parent word's preference row ``p(w | parent word)``;
+3. the sentence ends (``<eos>``) when the template ends.
+
+Every surface form belongs to exactly one category and no two templates share a category sequence,
+so a token sequence has at most one derivation and ``p(sentence) = p(e) * prod p(word)``. Every
+template belongs to one topic (topic words or the topic's character names), which the sentence-level
+probability sums out: ``p(s) = sum_t p(t) p(s | t) = p(t_s) p(s | t_s)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from course_lib.data import toyworld_lexicon as lex
+
+TAGS = ("DET", "NOUN", "PROPN", "VERB", "ADJ", "ADV", "ADP", "PRON", "CCONJ", "NUM")
+
+# part of speech of every word that templates spell out literally
+LITERAL_TAGS = {
+    "the": "DET", "all": "DET", "that": "PRON", "his": "PRON", "her": "PRON", "their": "PRON", "and": "CCONJ",
+    "to": "ADP", "from": "ADP", "on": "ADP", "near": "ADP", "by": "ADP", "above": "ADP", "among": "ADP",
+    "with": "ADP", "under": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "great": "ADJ",
+    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "enjoys": "VERB", "serve": "VERB",
+}
+
+# share of a topic's non-polysemous sentences per template family (renormalized over the families a topic has)
+FAMILY_WEIGHTS = {
+    "name_svo": 0.22, "svo": 0.14, "svo_plural": 0.08, "count": 0.08, "intransitive": 0.08,
+    "agreement": 0.22, "roles": 0.18, "countries": 0.18,
+}
+# right-side distractors between a polysemous word and its cue, with their probabilities
+RIGHT_DISTRACTORS = (((), 0.4), (("ADV",), 0.2), (("on", "DAY"), 0.2), (("on", "DAY", "ADV"), 0.2))
+LEFT_DISTRACTORS = (((), 0.4), (("ADJD",), 0.3), (("ADJD", "ADJD"), 0.3))
+
+
+@dataclass
+class ToyWorldConfig:
+    """Size and shape of the toy world. Defaults give ~850 word types and ~1M training tokens."""
+
+    num_topics: int = 10  # topics used, in the order of ``toyworld_lexicon.TOPICS`` (at most 10)
+    names_per_topic: int = 6  # recurring characters per topic (at most 6); NSP keys on them
+    words_per_category: int | None = None  # cap on every word list (None: all typed words); tiny() uses 2
+    num_polysemous: int = 10  # polysemous words, alternating right- and left-decided (at most 10)
+    num_countries: int = 8  # (country, resident, dish) triples of the travel topic (at most 8)
+    polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates
+    min_sentences: int = 3  # sentences per document, uniform in [min_sentences, max_sentences]
+    max_sentences: int = 6
+    zipf_exponent: float = 0.8  # the i-th word of a category weighs 1 / (i + 1) ** zipf_exponent
+    preference_boost: float = 4.0  # each noun's 2 favourite verbs and each verb's 2 favourite objects weigh x this
+    grammar_seed: int = 1234  # fixes those favourites (the world's "meaning"), not the corpus sample
+    train_documents: int = 30_000  # default number of documents per split (~1M training tokens)
+    validation_documents: int = 3_000
+    test_documents: int = 3_000
+    split_shares: tuple[float, float, float] = (0.8, 0.1, 0.1)  # a document's split is a hash of its text
+
+    @classmethod
+    def tiny(cls) -> ToyWorldConfig:
+        """Two topics, two words per category: small enough to enumerate every sentence."""
+        return cls(num_topics=2, names_per_topic=2, words_per_category=2, num_polysemous=2, num_countries=2,
+                   train_documents=200, validation_documents=50, test_documents=50)
+
+    def __post_init__(self) -> None:
+        limits = {"num_topics": len(lex.TOPICS), "names_per_topic": 6, "num_polysemous": len(lex.POLYSEMOUS),
+                  "num_countries": len(lex.COUNTRIES)}
+        for name, most in limits.items():
+            if not 1 <= getattr(self, name) <= most:
+                raise ValueError(f"{name} must be in 1..{most}, got {getattr(self, name)}")
+        if self.words_per_category is not None and self.words_per_category < 1:
+            raise ValueError(f"words_per_category must be >= 1 or None, got {self.words_per_category}")
+        if not 0.0 < self.polysemous_share < 1.0:
+            raise ValueError(f"polysemous_share must be in (0, 1), got {self.polysemous_share}")
+        if not 1 <= self.min_sentences <= self.max_sentences:
+            raise ValueError(f"need 1 <= min_sentences <= max_sentences, got {self.min_sentences}, "
+                             f"{self.max_sentences}")
+        if len(self.split_shares) != 3 or min(self.split_shares) <= 0 or abs(sum(self.split_shares) - 1) > 1e-9:
+            raise ValueError(f"split_shares must be three positive shares summing to 1, got {self.split_shares}")
+
+
+@dataclass
+class Category:
+    """A word class: its words (ids), their part of speech, and their probability when drawn alone."""
+
+    name: str
+    tag: str
+    word_ids: np.ndarray  # (n,) int64
+    probs: np.ndarray  # (n,) float64, sums to 1
+    topic: int | None = None
+
+
+@dataclass
+class Template:
+    """One flat sentence shape: slot categories, each slot's parent slot (-1: none), and ``log p(e)``."""
+
+    slots: tuple[int, ...]  # category id per position
+    parents: tuple[int, ...]  # parent position per position, -1 for none
+    topic: int
+    prob_given_topic: float  # p(e | topic)
+    logp: float  # log p(e) = log p(topic) + log p(e | topic)
+    kind: str
+    info: dict = field(default_factory=dict)
+    senses: tuple[str | None, ...] = ()
+    name_slot: int = -1  # position of the character's name, -1 if the template has none
+
+
+def zipf(n: int, exponent: float) -> np.ndarray:
+    w = 1.0 / np.arange(1, n + 1) ** exponent
+    return w / w.sum()
+
+
+class Grammar:
+    """Categories, templates and preference tables built from ``toyworld_lexicon`` under a config."""
+
+    def __init__(self, config: ToyWorldConfig) -> None:
+        self.config = config
+        self.words: list[str] = []
+        self.word_index: dict[str, int] = {}
+        self.word_category: list[int] = []
+        self.categories: list[Category] = []
+        self.category_index: dict[str, int] = {}
+        self.templates: list[Template] = []
+        self.tables: dict[tuple[int, int], np.ndarray] = {}  # (parent cat, child cat) -> (n_parent, n_child)
+        self._rng = np.random.default_rng(config.grammar_seed)
+        self.topics = [t.name for t in lex.TOPICS[: config.num_topics]]
+        self.topic_prior = np.full(len(self.topics), 1.0 / len(self.topics))
+        self.polysemous = self._alternate_sides(lex.POLYSEMOUS)[: config.num_polysemous]
+        self.countries = lex.COUNTRIES[: config.num_countries]
+        for t, topic in enumerate(lex.TOPICS[: config.num_topics]):
+            self._add_topic(t, topic)
+        self._add_shared()
+        for t, topic in enumerate(lex.TOPICS[: config.num_topics]):
+            self._add_topic_templates(t, topic)
+            self._add_polysemous_templates(t)
+        self._check_unambiguous()
+
+    # ------------------------------------------------------------------ categories
+    def cap(self, words: tuple | list) -> list:
+        k = self.config.words_per_category
+        return list(words if k is None else words[:k])
+
+    @staticmethod
+    def _alternate_sides(words: tuple[lex.PolysemousWord, ...]) -> list[lex.PolysemousWord]:
+        right = [w for w in words if w.side == "right"]
+        left = [w for w in words if w.side == "left"]
+        out = []
+        for i in range(max(len(right), len(left))):
+            out += right[i : i + 1] + left[i : i + 1]
+        return out
+
+    def add_category(self, name: str, words: list[str], tag: str, topic: int | None = None,
+                     probs: np.ndarray | None = None) -> int:
+        if name in self.category_index:
+            raise ValueError(f"category {name!r} defined twice")
+        cid = len(self.categories)
+        ids = []
+        for w in words:
+            if w in self.word_index:
+                other = self.categories[self.word_category[self.word_index[w]]].name
+                raise ValueError(f"word {w!r} in two categories: {other!r} and {name!r}")
+            self.word_index[w] = len(self.words)
+            self.words.append(w)
+            self.word_category.append(cid)
+            ids.append(self.word_index[w])
+        probs = zipf(len(words), self.config.zipf_exponent) if probs is None else probs
+        self.categories.append(Category(name, tag, np.array(ids, dtype=np.int64), probs, topic))
+        self.category_index[name] = cid
+        return cid
+
+    def literal(self, word: str) -> str:
+        """The one-word category of a word a template spells out (created on first use)."""
+        name = f"'{word}'"
+        if name not in self.category_index:
+            self.add_category(name, [word], LITERAL_TAGS[word])
+        return name
+
+    def preferences(self, n_parent: int, n_child: int) -> np.ndarray:
+        """(n_parent, n_child) rows p(child | parent): Zipf, with two favourite children per parent boosted."""
+        base = zipf(n_child, self.config.zipf_exponent)
+        rows = np.tile(base, (n_parent, 1))
+        for row in rows:
+            fav = self._rng.choice(n_child, size=min(2, n_child), replace=False)
+            row[fav] *= self.config.preference_boost
+        return rows / rows.sum(axis=1, keepdims=True)
+
+    def add_table(self, parent: str, child: str, table: np.ndarray) -> None:
+        key = (self.category_index[parent], self.category_index[child])
+        shape = (len(self.categories[key[0]].word_ids), len(self.categories[key[1]].word_ids))
+        if table.shape != shape:
+            raise ValueError(f"table {parent}->{child} has shape {table.shape}, expected {shape}")
+        self.tables[key] = table
+
+    def _add_topic(self, t: int, topic: lex.TopicLexicon) -> None:
+        s = topic.name
+        nouns, tr, intr = self.cap(topic.nouns), self.cap(topic.transitive), self.cap(topic.intransitive)
+        self.add_category(f"N.{s}", nouns, "NOUN", t)
+        self.add_category(f"NS.{s}", [lex.plural(n) for n in nouns], "NOUN", t)
+        self.add_category(f"V.{s}", [lex.third_person(v) for v in tr], "VERB", t)
+        self.add_category(f"VP.{s}", tr, "VERB", t)
+        self.add_category(f"I.{s}", [lex.third_person(v) for v in intr], "VERB", t)
+        self.add_category(f"IP.{s}", intr, "VERB", t)
+        self.add_category(f"A.{s}", self.cap(topic.adjectives), "ADJ", t)
+        names = list(topic.names[: self.config.names_per_topic])
+        self.add_category(f"NAME.{s}", names, "PROPN", t, probs=np.full(len(names), 1.0 / len(names)))
+        # lemma-level preferences shared by singular and plural forms
+        subj_tr, subj_in, obj = (self.preferences(len(nouns), len(tr)), self.preferences(len(nouns), len(intr)),
+                                 self.preferences(len(tr), len(nouns)))
+        for number in ("", "S"):
+            verb = "V" if number == "" else "VP"
+            self.add_table(f"N{number}.{s}", f"{verb}.{s}", subj_tr)
+            self.add_table(f"N{number}.{s}", f"{'I' if number == '' else 'IP'}.{s}", subj_in)
+            for obj_number in ("", "S"):
+                self.add_table(f"{verb}.{s}", f"N{obj_number}.{s}", obj)
+        if topic.roles:
+            roles = self.cap(topic.roles)
+            self.add_category(f"RM.{s}", [m for m, _ in roles], "NOUN", t)
+            self.add_category(f"RF.{s}", [f for _, f in roles], "NOUN", t)
+            self.add_category(f"RP.{s}", [lex.plural(w) for pair in roles for w in pair], "NOUN", t)
+            role_verb = self.preferences(len(roles), len(tr))  # king and queen share a row
+            self.add_table(f"RM.{s}", f"V.{s}", role_verb)
+            self.add_table(f"RF.{s}", f"V.{s}", role_verb)
+            self.add_table(f"RP.{s}", f"VP.{s}", np.repeat(role_verb, 2, axis=0))
+        if s == "travel":
+            for country, resident, dish in self.countries:
+                self.add_category(f"C.{country}", [country], "PROPN", t)
+                self.add_category(f"R.{country}", [resident], "NOUN", t)
+                self.add_category(f"RS.{country}", [lex.plural(resident)], "NOUN", t)
+                self.add_category(f"F.{country}", [dish], "NOUN", t)
+
+    def _add_shared(self) -> None:
+        self.add_category("PREP", self.cap(lex.PREPOSITIONS), "ADP")
+        self.add_category("NUM", self.cap(lex.NUMBERS), "NUM")
+        self.add_category("ADV", self.cap(lex.DISTRACTOR_ADVERBS), "ADV")
+        self.add_category("DAY", self.cap(lex.DAYS), "NOUN")
+        self.add_category("ADJD", self.cap(lex.DISTRACTOR_ADJECTIVES), "ADJ")
+        for pw in self.polysemous:
+            self.add_category(f"W.{pw.word}", [pw.word], "NOUN")
+            for sense, cues in zip(pw.senses, pw.cues, strict=True):
+                self.add_category(f"CUE.{pw.word}.{sense}", self.cap(cues), "NOUN" if pw.side == "right" else "VERB")
+            if pw.side == "right":
+                self.add_category(f"FV.{pw.word}", self.cap(pw.frame), "VERB")
+
+    # ------------------------------------------------------------------ templates
+    def add_template(self, topic: int, kind: str, prob: float, slots: list, info: dict | None = None,
+                     senses: dict[int, str] | None = None) -> None:
+        """``slots``: literal words, category names, or (category name, parent position) pairs."""
+        cats, parents = [], []
+        for slot in slots:
+            name, parent = slot if isinstance(slot, tuple) else (slot, -1)
+            if name not in self.category_index:
+                name = self.literal(name)
+            cats.append(self.category_index[name])
+            parents.append(parent)
+        for pos, parent in enumerate(parents):
+            if parent >= pos:
+                raise ValueError(f"{kind}: slot {pos} has parent {parent}; a parent must come first")
+            if parent >= 0 and (cats[parent], cats[pos]) not in self.tables:
+                raise ValueError(f"{kind}: no preference table for slot {pos} given slot {parent}")
+        name_slot = next((i for i, c in enumerate(cats) if self.categories[c].name.startswith("NAME.")), -1)
+        senses = senses or {}
+        self.templates.append(Template(
+            tuple(cats), tuple(parents), topic, prob, float(np.log(self.topic_prior[topic] * prob)), kind,
+            dict(info or {}), tuple(senses.get(i) for i in range(len(cats))), name_slot))
+
+    def _families(self, t: int, s: str, has_roles: bool) -> dict[str, list[tuple[float, list, dict]]]:
+        """Each family's variants: (probability within the family, slots, info)."""
+        fam: dict[str, list] = {}
+        where = ([], ["PREP", "the", f"N.{s}"])  # an optional place at the end
+        fam["name_svo"] = [(0.125, ["NAME." + s, f"V.{s}", "the", *adj, (f"{obj}.{s}", 1), *loc],
+                            {"subject": (0, 0), "verb": 1, "object": (3, 3 + len(adj))})
+                           for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
+        fam["svo"] = [(0.125, ["the", *adj, f"N.{s}", (f"V.{s}", 1 + len(adj)), "the",
+                               (f"{obj}.{s}", 2 + len(adj)), *loc], {})
+                      for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
+        fam["svo_plural"] = [(0.25, ["the", f"NS.{s}", (f"VP.{s}", 1), "the", *adj, (f"{obj}.{s}", 2)], {})
+                             for obj in ("N", "NS") for adj in ([], [f"A.{s}"])]
+        fam["count"] = [(1.0, ["NAME." + s, f"V.{s}", "NUM", (f"NS.{s}", 1), "PREP", "the", f"N.{s}"],
+                         {"subject": (0, 0), "verb": 1, "object": (2, 3)})]
+        fam["intransitive"] = [(0.25, ["the", f"N{n}.{s}", (f"{'I' if n == '' else 'IP'}.{s}", 1), "PREP", "the",
+                                       *adj, f"N.{s}"], {}) for n in ("", "S") for adj in ([], [f"A.{s}"])]
+        agreement = []
+        for head, attractor, adj in itertools.product(("sg", "pl"), ("sg", "pl", "name"), ([], [f"A.{s}"])):
+            head_n = "N" if head == "sg" else "NS"
+            main_v = "I" if head == "sg" else "IP"
+            h = 1 + len(adj)  # position of the head noun
+            if attractor == "name":
+                clause = ["NAME." + s, f"V.{s}"]
+            else:
+                att_v = "V" if attractor == "sg" else "VP"
+                clause = ["the", f"{'N' if attractor == 'sg' else 'NS'}.{s}", (f"{att_v}.{s}", h + 3)]
+            slots = ["the", *adj, f"{head_n}.{s}", "that", *clause, (f"{main_v}.{s}", h)]
+            agreement.append((1 / 12, slots, {"subject": h, "verb": len(slots) - 1, "number": head,
+                                              "attractor": h + 2 if attractor == "name" else h + 3,
+                                              "attractor_number": "sg" if attractor == "name" else attractor}))
+        fam["agreement"] = agreement
+        if has_roles:
+            fam["roles"] = [
+                (0.3, ["the", f"RM.{s}", (f"V.{s}", 1), "his", (f"N.{s}", 2)], {"gender": "male"}),
+                (0.3, ["the", f"RF.{s}", (f"V.{s}", 1), "her", (f"N.{s}", 2)], {"gender": "female"}),
+                (0.2, ["the", f"RP.{s}", (f"VP.{s}", 1), "their", (f"NS.{s}", 2)], {}),
+                (0.1, ["NAME." + s, f"V.{s}", "the", f"RM.{s}"], {"gender": "male"}),
+                (0.1, ["NAME." + s, f"V.{s}", "the", f"RF.{s}"], {"gender": "female"}),
+            ]
+        if s == "travel":
+            k = len(self.countries)
+            fam["countries"] = [v for c, _, _ in self.countries for v in (
+                (1 / (3 * k), ["NAME." + s, "flies", "to", f"C.{c}", "and", "enjoys", "the", f"F.{c}"], {"country": c}),
+                (1 / (3 * k), ["the", f"R.{c}", "from", f"C.{c}", f"V.{s}", "the", (f"N.{s}", 4)], {"country": c}),
+                (1 / (3 * k), ["the", f"RS.{c}", "serve", f"F.{c}", "to", "NAME." + s], {"country": c}),
+            )]
+        return fam
+
+    def _add_topic_templates(self, t: int, topic: lex.TopicLexicon) -> None:
+        families = self._families(t, topic.name, bool(topic.roles))
+        total = sum(FAMILY_WEIGHTS[f] for f in families)
+        for family, variants in families.items():
+            share = (1 - self.config.polysemous_share) * FAMILY_WEIGHTS[family] / total
+            for prob, slots, info in variants:
+                self.add_template(t, family, share * prob, slots, info)
+
+    def _add_polysemous_templates(self, t: int) -> None:
+        s = lex.TOPICS[t].name
+        share = self.config.polysemous_share / len(self.polysemous)
+        for pw in self.polysemous:
+            for sense in pw.senses:
+                cue = f"CUE.{pw.word}.{sense}"
+                if pw.side == "right":
+                    for dist, p in RIGHT_DISTRACTORS:
+                        slots = ["NAME." + s, f"FV.{pw.word}", "the", f"W.{pw.word}", *dist, pw.connector, "the", cue]
+                        self._add_sense_template(t, share * 0.5 * p, slots, pw, sense, 3, len(slots) - 1)
+                else:
+                    for dist, p in LEFT_DISTRACTORS:
+                        slots = ["NAME." + s, cue, "the", *dist, f"W.{pw.word}", *pw.frame]
+                        self._add_sense_template(t, share * 0.5 * p, slots, pw, sense, 3 + len(dist), 1)
+
+    def _add_sense_template(self, t: int, prob: float, slots: list, pw: lex.PolysemousWord, sense: str,
+                            position: int, cue: int) -> None:
+        info = {"word": pw.word, "sense": sense, "position": position, "cue_side": pw.side, "cue_position": cue,
+                "cue_distance": abs(cue - position)}
+        self.add_template(t, "polysemous", prob, slots, info, senses={position: sense})
+
+    # ------------------------------------------------------------------ checks
+    def _check_unambiguous(self) -> None:
+        """No two templates share a category sequence; p(e | t) sums to 1 per topic; cues stay in their templates."""
+        seen: dict[tuple[int, ...], int] = {}
+        for i, tpl in enumerate(self.templates):
+            if tpl.slots in seen:
+                raise ValueError(f"templates {seen[tpl.slots]} and {i} have the same category sequence")
+            seen[tpl.slots] = i
+        for t in range(len(self.topics)):
+            total = sum(tpl.prob_given_topic for tpl in self.templates if tpl.topic == t)
+            if abs(total - 1) > 1e-9:
+                raise ValueError(f"template probabilities of topic {self.topics[t]!r} sum to {total}")
+        for tpl in self.templates:
+            for c in tpl.slots:
+                name = self.categories[c].name
+                own = tpl.kind == "polysemous" and name == f"CUE.{tpl.info['word']}.{tpl.info['sense']}"
+                if name.startswith("CUE.") and not own:
+                    raise ValueError(f"cue category {name} used outside its sense template")
+        self.signature = seen

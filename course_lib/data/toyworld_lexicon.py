@@ -1,0 +1,212 @@
+"""The toy world's lexicon, typed here by hand (no third-party word lists), and its inflection rules.
+
+Every surface form gets exactly one category in the grammar (``toyworld_grammar``), so a word listed
+twice anywhere below makes the grammar refuse to build. Lists within a category are ordered by
+frequency: the grammar gives the i-th word a Zipf weight ``1 / (i + 1) ** zipf_exponent``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ----------------------------------------------------------------------------- topics
+
+
+@dataclass(frozen=True)
+class TopicLexicon:
+    """The words only one topic uses. Nouns and verbs are lemmas; plurals and the 3rd person are derived.
+
+    ``roles`` are (male, female) pairs of person nouns (king/queen): they feed the gender analogies.
+    """
+
+    name: str
+    nouns: tuple[str, ...]
+    transitive: tuple[str, ...]  # base form = plural-subject form ("feed"); "feeds" is derived
+    intransitive: tuple[str, ...]
+    adjectives: tuple[str, ...]
+    names: tuple[str, ...]  # the recurring characters of this topic's documents
+    roles: tuple[tuple[str, str], ...] = ()
+
+
+TOPICS: tuple[TopicLexicon, ...] = (
+    TopicLexicon(
+        "castle",
+        ("knight", "tower", "sword", "shield", "throne", "gate", "dragon", "banner", "goblet", "jester"),
+        ("defend", "attack", "polish", "obey", "praise", "summon"),
+        ("kneel", "march", "feast", "tremble"),
+        ("royal", "brave", "golden", "proud"),
+        ("arthur", "elena", "percy", "rowena", "godfrey", "isolde"),
+        (("king", "queen"), ("prince", "princess"), ("duke", "duchess"), ("lord", "lady"),
+         ("emperor", "empress")),
+    ),
+    TopicLexicon(
+        "travel",
+        ("ticket", "suitcase", "passport", "train", "hotel", "guide", "camera", "postcard", "airport", "plane"),
+        ("pack", "lose", "show", "photograph", "unpack", "carry"),
+        ("depart", "arrive", "explore", "linger"),
+        ("foreign", "distant", "sunny", "crowded"),
+        ("marco", "ines", "yusuf", "leila", "pablo", "greta"),
+    ),
+    TopicLexicon(
+        "home",
+        ("chair", "bed", "lamp", "window", "blanket", "kettle", "sofa", "carpet", "clock", "mirror"),
+        ("clean", "open", "fold", "fix", "dust", "paint"),
+        ("nap", "smile", "laugh", "sigh"),
+        ("cosy", "warm", "tidy", "bright"),
+        ("sam", "lucy", "peter", "nora", "oliver", "maya"),
+        (("father", "mother"), ("son", "daughter"), ("brother", "sister"), ("uncle", "aunt"),
+         ("husband", "wife"), ("grandfather", "grandmother"), ("man", "woman"), ("boy", "girl"),
+         ("nephew", "niece")),
+    ),
+    TopicLexicon(
+        "farm",
+        ("cow", "horse", "pig", "goat", "hen", "barn", "field", "fence", "tractor", "farmer"),
+        ("feed", "milk", "chase", "brush", "herd", "plow"),
+        ("graze", "sleep", "wander", "grunt"),
+        ("muddy", "hungry", "brown", "lazy"),
+        ("tom", "ben", "ruth", "molly", "jake", "ida"),
+    ),
+    TopicLexicon(
+        "sea",
+        ("boat", "sailor", "wave", "anchor", "net", "harbor", "captain", "whale", "shell", "island"),
+        ("sail", "row", "tie", "mend", "steer", "scrub"),
+        ("drift", "sink", "float", "swim"),
+        ("salty", "wet", "stormy", "blue"),
+        ("finn", "marina", "olaf", "nell", "hugo", "skye"),
+    ),
+    TopicLexicon(
+        "market",
+        ("merchant", "apple", "basket", "stall", "cart", "pear", "cheese", "customer", "lemon", "scale"),
+        ("sell", "buy", "weigh", "wrap", "load", "price"),
+        ("haggle", "shout", "wait", "queue"),
+        ("cheap", "fresh", "ripe", "busy"),
+        ("fatima", "hans", "lena", "omar", "vera", "karl"),
+    ),
+    TopicLexicon(
+        "school",
+        ("teacher", "pupil", "book", "desk", "lesson", "pencil", "chalk", "exam", "notebook", "ruler"),
+        ("read", "write", "teach", "study", "draw", "erase"),
+        ("learn", "listen", "giggle", "yawn"),
+        ("clever", "strict", "bored", "curious"),
+        ("emma", "leo", "alice", "max", "zoe", "felix"),
+    ),
+    TopicLexicon(
+        "kitchen",
+        ("chef", "pot", "pan", "soup", "bread", "onion", "oven", "spoon", "knife", "cake"),
+        ("stir", "bake", "chop", "boil", "taste", "wash"),
+        ("simmer", "bubble", "burn", "cool"),
+        ("hot", "sweet", "spicy", "crispy"),
+        ("julia", "remy", "clara", "bruno", "paula", "sofia"),
+    ),
+    TopicLexicon(
+        "forest",
+        ("fox", "wolf", "owl", "tree", "branch", "path", "hare", "squirrel", "hunter", "nest"),
+        ("follow", "hunt", "climb", "gather", "track", "hide"),
+        ("howl", "creep", "vanish", "roam"),
+        ("dark", "wild", "tall", "green"),
+        ("robin", "hazel", "ash", "willow", "rowan", "fern"),
+    ),
+    TopicLexicon(
+        "music",
+        ("drum", "flute", "piano", "song", "band", "stage", "violin", "drummer", "choir", "trumpet"),
+        ("play", "tune", "practice", "record", "hear", "compose"),
+        ("sing", "dance", "clap", "perform"),
+        ("loud", "soft", "lively", "gentle"),
+        ("ella", "miles", "nina", "louis", "billie", "ray"),
+    ),
+)
+
+# (country, resident, dish) triples of the travel topic: the place/resident analogies
+COUNTRIES: tuple[tuple[str, str, str], ...] = (
+    ("italy", "italian", "pasta"),
+    ("norway", "norwegian", "herring"),
+    ("germany", "german", "sausage"),
+    ("brazil", "brazilian", "coffee"),
+    ("india", "indian", "curry"),
+    ("mexico", "mexican", "salsa"),
+    ("canada", "canadian", "syrup"),
+    ("kenya", "kenyan", "tea"),
+)
+
+# words shared by every topic's templates
+PREPOSITIONS = ("in", "behind", "beside")
+NUMBERS = ("two", "three", "four", "five")
+
+# ----------------------------------------------------------------------------- polysemous words
+
+
+@dataclass(frozen=True)
+class PolysemousWord:
+    """A word with two senses; ``side`` says where its deciding cue stands ("right": after the word).
+
+    Right-decided template: ``NAME <frame verb> the WORD [distractors] <connector> the <cue noun>``.
+    Left-decided template:  ``NAME <cue verb> the [adjectives] WORD <tail>``.
+    ``frame`` is the verb (right side) or the tail words (left side) shared by both senses, so the
+    other side carries no information about the sense.
+    """
+
+    word: str
+    side: str
+    senses: tuple[str, str]
+    cues: tuple[tuple[str, ...], tuple[str, ...]]  # cue words of each sense, only ever used here
+    frame: tuple[str, ...]  # right: frame verbs (3rd person); left: tail words
+    connector: str = ""  # right only: the preposition before "the <cue>"
+
+
+POLYSEMOUS: tuple[PolysemousWord, ...] = (
+    PolysemousWord("bank", "right", ("money", "river"),
+                   (("tellers", "vault", "cashiers", "clerks"), ("reeds", "ducks", "otters", "ripples")),
+                   ("visits", "leaves", "reaches"), "near"),
+    PolysemousWord("palm", "left", ("tree", "hand"),
+                   (("waters", "prunes", "shakes"), ("scratches", "rubs", "bandages")), ("once", "more")),
+    PolysemousWord("bat", "right", ("animal", "sport"),
+                   (("cave", "attic", "belfry", "rafters"), ("wicket", "stumps", "pavilion", "bowler")),
+                   ("finds", "notices", "fetches"), "by"),
+    PolysemousWord("organ", "left", ("body", "instrument"),
+                   (("transplants", "donates", "examines"), ("restores", "installs", "builds")),
+                   ("with", "great", "care")),
+    PolysemousWord("crane", "right", ("bird", "machine"),
+                   (("marsh", "pond", "lagoon", "wetland"), ("warehouse", "scaffold", "quarry", "dockyard")),
+                   ("watches", "sketches", "admires"), "above"),
+    PolysemousWord("pitcher", "left", ("jug", "player"),
+                   (("fills", "empties", "pours"), ("coaches", "signs", "interviews")), ("all", "afternoon")),
+    PolysemousWord("seal", "right", ("animal", "stamp"),
+                   (("rocks", "icebergs", "pebbles", "seaweed"), ("envelopes", "parcels", "scrolls", "documents")),
+                   ("checks", "inspects", "measures"), "among"),
+    PolysemousWord("club", "left", ("golf", "society"),
+                   (("swings", "grips", "waxes"), ("joins", "founds", "funds")), ("after", "lunch")),
+    PolysemousWord("match", "right", ("fire", "game"),
+                   (("flame", "smoke", "sparks", "candle"), ("referee", "goals", "trophy", "crowd")),
+                   ("remembers", "describes", "mentions"), "with"),
+    PolysemousWord("mouse", "right", ("animal", "computer"),
+                   (("floorboards", "cupboard", "straw", "hay"), ("keyboard", "monitor", "screen", "laptop")),
+                   ("traps", "grabs", "spots"), "under"),
+)
+
+# distractors between a polysemous word and its cue: neutral, used by both senses alike
+DISTRACTOR_ADVERBS = ("quietly", "slowly", "eagerly", "calmly", "suddenly", "proudly")
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DISTRACTOR_ADJECTIVES = ("old", "new", "big", "little", "strange", "lovely")
+
+# ----------------------------------------------------------------------------- inflection
+
+_IRREGULAR_PLURALS = {"man": "men", "woman": "women", "wife": "wives", "knife": "knives", "wolf": "wolves"}
+
+
+def _add_s(word: str) -> str:
+    """English -s suffix: box -> boxes, lady -> ladies, go -> goes, cow -> cows."""
+    if word.endswith(("s", "x", "z", "ch", "sh", "o")):
+        return word + "es"
+    if word.endswith("y") and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def plural(noun: str) -> str:
+    """``plural("lady") -> "ladies"``, ``plural("wolf") -> "wolves"``."""
+    return _IRREGULAR_PLURALS.get(noun, _add_s(noun))
+
+
+def third_person(verb: str) -> str:
+    """``third_person("carry") -> "carries"``, ``third_person("wash") -> "washes"``."""
+    return _add_s(verb)
