@@ -67,3 +67,24 @@ def test_readme_course_map_lists_every_notebook(root):
     readme = (root / "README.md").read_text()
     for lesson in LESSONS:
         assert f"{lesson.number}_{lesson.slug}" in readme, lesson.slug
+
+
+def test_an_old_python_stops_make_with_a_one_line_message(root, tmp_path):
+    """`make` with Python 3.9 says which Python is needed, before it creates anything."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    fake = tmp_path / "python3.9"
+    fake.write_text('#!/bin/sh\nif [ "$1" = "-V" ]; then echo "Python 3.9.18"; exit 0; fi\nexit 1\n')
+    fake.chmod(0o755)
+    for name in ("Makefile", "pyproject.toml"):
+        shutil.copy(root / name, tmp_path / name)
+    result = subprocess.run(["make", "-s", "setup", f"PYTHON={fake}"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip() and "***" not in line]
+    assert lines == [f"This course needs Python 3.10 or newer, but '{fake}' is Python 3.9.18: install Python >= "
+                     "3.10 and run e.g. 'make test PYTHON=python3.11'."]
+    assert not (tmp_path / ".venv").exists()
