@@ -6,7 +6,7 @@ real text through the same interface, and downloads with checksums.
 """
 
 from course_lib.data.corpus import SPLITS, Analogy, Corpus, Document, Sentence, SimilarityPair
-from course_lib.data.download import ChecksumError, DownloadError, download, download_extracted
+from course_lib.data.download import ChecksumError, DownloadError  # the module stays `course_lib.data.download`
 from course_lib.data.loaders import available_corpora, load_analogy_set, load_corpus, load_similarity_set
 from course_lib.data.tasks import (
     QAExample, SameSensePair, SenseExample, SentencePair, Seq2SeqExample, SpamMessage, TaggedSentence, analogy_set,
@@ -18,7 +18,7 @@ from course_lib.data.toyworld import ToyWorld, ToyWorldConfig, toy_world, toywor
 __all__ = [
     "SPLITS", "Analogy", "ChecksumError", "Corpus", "Document", "DownloadError", "QAExample", "SameSensePair",
     "Sentence", "SenseExample", "SentencePair", "Seq2SeqExample", "SimilarityPair", "SpamMessage", "TaggedSentence",
-    "ToyWorld", "ToyWorldConfig", "analogy_set", "available_corpora", "download", "download_extracted",
+    "ToyWorld", "ToyWorldConfig", "analogy_set", "available_corpora",
     "load_analogy_set", "load_corpus", "load_similarity_set", "next_sentence_pairs", "phrase_reversal_examples",
     "pos_tagging_examples", "qa_examples", "same_sense_pairs", "sense_examples", "similarity_set", "spam_messages",
     "toy_world", "toyworld_corpus",
