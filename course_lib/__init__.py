@@ -1,5 +1,8 @@
 """course_lib: the tested companion package of "From word vectors to BERT".
 
+One module per concept (see the course map in README.md); the names most notebooks need are
+re-exported here, the rest live in their modules (``course_lib.attention``, ``course_lib.data`` ...).
+
 Shape letters used in docstrings and comments throughout the package:
 
     B  batch size              T  sequence length (T_q, T_k for queries and keys)
@@ -9,7 +12,13 @@ Shape letters used in docstrings and comments throughout the package:
 """
 
 from course_lib.base import cache_dir, get_device, seed_everything, show_source
+from course_lib.data import load_corpus, toy_world, toyworld_corpus
+from course_lib.text import Vocab, WordPieceTokenizer, word_tokenize
+from course_lib.train import History, TrainConfig, fit, load_or_train
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "cache_dir", "get_device", "seed_everything", "show_source"]
+__all__ = [
+    "__version__", "History", "TrainConfig", "Vocab", "WordPieceTokenizer", "cache_dir", "fit", "get_device",
+    "load_corpus", "load_or_train", "seed_everything", "show_source", "toy_world", "toyworld_corpus", "word_tokenize",
+]
