@@ -14,9 +14,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -313,12 +315,13 @@ def load_or_train(
     """A model trained earlier in the course: from the cache when there, else trained and cached.
 
     ``build()`` makes the untrained model, ``train(model)`` trains it deterministically and returns
-    its history; ``key`` (see ``config_key``) names the configuration, so other settings never load
-    the wrong weights. Cached in ``cache_dir()/models/{name}-{key}.pt`` with the history beside it.
+    its history; ``key`` (see ``config_key``) names the configuration, and a fingerprint of the code
+    that defines the model and the training is added, so other settings or changed code never load
+    stale weights. Cached in ``cache_dir()/models/{name}-{key}-{code}.pt`` with the history inside.
     """
     folder = Path(folder) if folder is not None else cache_dir() / "models"
-    path = folder / f"{name}-{key}.pt"
     model = build()
+    path = folder / f"{name}-{key}-{code_fingerprint(type(model), train)}.pt"
     if path.exists():
         try:
             extra = load_checkpoint(model, path)
@@ -329,3 +332,18 @@ def load_or_train(
     history = train(model)
     save_checkpoint(model, path, extra={"history": history.to_dict()})
     return model, history
+
+
+def code_fingerprint(*objects: Any) -> str:
+    """A short hash of the source files that define ``objects`` (classes or functions).
+
+    Objects whose source cannot be read (defined in a notebook, built-ins) are skipped.
+    """
+    digest = hashlib.sha256()
+    for obj in objects:
+        module = sys.modules.get(getattr(obj, "__module__", "") or "")
+        try:
+            digest.update(inspect.getsource(module).encode())
+        except (TypeError, OSError):
+            continue
+    return digest.hexdigest()[:8]
