@@ -1,0 +1,465 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 01 · Word vectors: from one-hot to skip-gram
+#
+# A neural network reads numbers, so every word needs a vector. This notebook builds three answers,
+# each better than the one before: **one-hot vectors** (独热向量), count-based vectors from
+# **PPMI** (正点互信息) and **SVD** (奇异值分解), and **skip-gram** (跳字模型) vectors trained with
+# **negative sampling** (负采样). We measure them with nearest neighbours, analogies and a
+# similarity set, and end with the limit the rest of the course removes: one vector per word
+# *type* cannot tell the two senses of "bank" apart.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p corpus lee` or `-p epochs 10`.
+seed = 0  # every random draw in the notebook follows from it
+corpus = "toyworld"  # "toyworld", "lee" (gensim's news corpus), "kjv" (Debian's bible-kjv), or a .txt path
+num_documents = 6000  # documents of the toy world's training split (ignored for real text)
+dim = 50  # size of the word vectors
+window = 2  # context words on each side
+epochs = 3  # skip-gram passes over the corpus
+device = "auto"  # "auto" picks CUDA when present, else the CPU
+
+# %%
+import math
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from course_lib import get_device, seed_everything, show_source
+from course_lib.data.loaders import load_corpus
+from course_lib.embeddings import (SkipGramConfig, WordVectors, category_precision, cooccurrence_counts,
+                                   one_hot, ppmi, ppmi_svd, sense_classification, sgns_loss, svd_vectors,
+                                   train_skipgram)
+
+seed_everything(seed)
+dev = get_device(device)
+toy = corpus in ("toyworld", "toy")
+
+# %% [markdown]
+# ## 1 · The corpus
+#
+# By default we use the course's **toy world**: generated English-like sentences about ten topics
+# (castle, farm, sea, ...), with a gold word class for every word and a gold sense for every
+# ambiguous token. Because we know the truth, every claim below is measured, not just shown.
+
+# %%
+if toy:
+    from course_lib.data import tasks
+    from course_lib.data.toyworld import toy_world
+
+    world = toy_world()
+    text = world.corpus("train", seed=seed, num_documents=num_documents)
+    grammar = world.grammar
+    word_class = {w: grammar.categories[c].name for w, c in zip(world.vocabulary, grammar.word_category)}
+else:
+    text = load_corpus(corpus, split="all", seed=seed)
+sentences = [s.tokens for s in text]
+print(text)
+for s in sentences[:3]:
+    print("  ", " ".join(s))
+
+# %% [markdown]
+# ## 2 · One-hot vectors, and why they know nothing
+#
+# The simplest vector for word number *i* of a vocabulary of *V* words is a **one-hot vector**: V
+# zeros with a single 1 at position *i*. It is a fine identifier, but as a representation it is
+# empty: every two different words are orthogonal and exactly √2 apart, so "cow" is as far from
+# "pig" as from "throne".
+
+# %%
+vocabulary = sorted(set(w for s in sentences for w in s))
+index = {w: i for i, w in enumerate(vocabulary)}
+probe = ["cow", "pig", "throne"] if toy else vocabulary[:3]
+x = one_hot([index[w] for w in probe], len(vocabulary))
+distances = torch.cdist(x, x)
+print(f"V = {len(vocabulary)}: one-hot vectors of length {x.shape[1]}")
+for i, a in enumerate(probe):
+    print(f"  {a:>8}: " + "  ".join(f"{b} {distances[i, j]:.3f}" for j, b in enumerate(probe) if j != i))
+assert torch.allclose(distances[~torch.eye(3, dtype=bool)], torch.tensor(math.sqrt(2)))
+
+# %% [markdown]
+# ## 3 · Word classes as hard clusters, embeddings as soft classes
+#
+# Linguists group words into **classes**: farm animals, castle people, sea verbs. A class is a hard
+# cluster: a word is in it or not, and every member is treated the same. The toy world is built
+# from such classes, so we can list them:
+
+# %%
+if toy:
+    classes = {}
+    for w, c in word_class.items():
+        classes.setdefault(c, []).append(w)
+    for name in ("N.farm", "NS.farm", "V.farm", "N.sea", "RM.castle"):
+        print(f"{name:>10}: {' '.join(classes[name])}")
+    print(f"{len(classes)} classes for {len(word_class)} words")
+
+# %% [markdown]
+# A hard class is like a one-hot vector over classes: "cow" and "cows" end up as unrelated as "cow"
+# and "boat". A **word embedding** (词嵌入) is a *soft* class: a dense vector of a few dozen numbers
+# in which each direction can mean "farm-ness", "plural-ness" or "is a verb", and a word can have
+# some of each. Words that occur in similar contexts get similar vectors: the **distributional
+# hypothesis** (分布假说). The two methods below learn such vectors from text alone.
+#
+# ## 4 · Count, weigh, compress: PPMI + SVD
+#
+# Count how often each pair of words occurs within `window` words of each other: the
+# **co-occurrence matrix** (共现矩阵). Raw counts are dominated by frequent words ("the"), so we
+# weigh them by **pointwise mutual information**, PMI(w, c) = log p(w, c) / (p(w) p(c)): how much
+# more often two words meet than chance predicts. Negative and undefined values are set to 0
+# (PPMI). Here is the whole idea in four lines, checked against the library version:
+
+# %%
+min_count = 1 if toy else 5  # real text: rare words make a huge, noisy V x V matrix
+counts, count_words = cooccurrence_counts(sentences, window=window, min_count=min_count)
+
+
+def ppmi_sketch(counts: torch.Tensor) -> torch.Tensor:
+    p_wc = counts / counts.sum()
+    p_w, p_c = p_wc.sum(1, keepdim=True), p_wc.sum(0, keepdim=True)
+    pmi = torch.log(p_wc / (p_w * p_c))
+    return torch.where(counts > 0, pmi.clamp(min=0), 0.0)
+
+
+torch.testing.assert_close(ppmi_sketch(counts.double()), ppmi(counts, alpha=1.0))
+shown = ["the", "cow", "feeds", "milks", "boat"] if toy else count_words[:5]
+rows = [count_words.index(w) for w in shown]
+print("counts".ljust(8) + "".join(f"{w:>8}" for w in shown))
+for w, r in zip(shown, rows):
+    print(f"{w:<8}" + "".join(f"{counts[r, c]:8.0f}" for c in rows))
+print("PPMI".ljust(8) + "".join(f"{w:>8}" for w in shown))
+weights = ppmi(counts, alpha=1.0)
+for w, r in zip(shown, rows):
+    print(f"{w:<8}" + "".join(f"{weights[r, c]:8.2f}" for c in rows))
+
+# %% [markdown]
+# "the" meets every word often, so its PPMI is small; "cow" and "feeds" meet more than chance
+# predicts. A V × V matrix is too big to use as vectors, so we keep its top `dim` directions with a
+# truncated **singular value decomposition**: M ≈ U Σ Vᵀ, word vectors = U_k Σ_k^½. (The library
+# also smooths the context distribution with exponent 0.75, as Levy et al. 2015 recommend.)
+
+# %%
+start = time.perf_counter()
+ppmi_vectors = ppmi_svd(sentences, dim=dim, window=window, min_count=min_count)
+print(ppmi_vectors)
+assert torch.allclose(ppmi_vectors.vectors,
+                      svd_vectors(ppmi(cooccurrence_counts(sentences, window, words=ppmi_vectors.words)[0], alpha=0.75), dim),
+                      atol=1e-4)
+
+# %% [markdown]
+# ## 5 · Skip-gram with negative sampling, trained from scratch
+#
+# Skip-gram turns counting into prediction: from a centre word, predict the words around it.
+# Each word has two vectors: **v** when it is the centre, **u** when it is a context. A true pair
+# (centre c, context o) should get a high score u_o · v_c; K **noise words** drawn from the corpus
+# (rare words a little more often: p ∝ count^0.75) should get a low one:
+#
+# loss = −log σ(u_o · v_c) − Σ_k log σ(−u_k · v_c)
+#
+# This is a few logistic regressions instead of a softmax over the whole vocabulary. In a few lines,
+# checked against the library:
+
+# %%
+def sgns_sketch(v, u, noise):
+    positive = torch.nn.functional.logsigmoid((v * u).sum(-1))
+    negative = torch.nn.functional.logsigmoid(-(noise @ v.unsqueeze(-1)).squeeze(-1)).sum(-1)
+    return -(positive + negative).mean()
+
+
+v, u, noise = torch.randn(8, dim), torch.randn(8, dim), torch.randn(8, 5, dim)
+torch.testing.assert_close(sgns_sketch(v, u, noise), sgns_loss(v, u, noise))
+print(f"loss on random vectors: {sgns_loss(v, u, noise).item():.3f}")
+
+# %% [markdown]
+# word2vec adds three tricks, all in `SkipGramData`: **subsampling** drops a token of a very frequent
+# word with a probability that grows with its frequency ("the" carries little information); a
+# **dynamic window** draws each centre's reach from 1..window, so near words count more; and all
+# pairs of an epoch are built at once with NumPy and fed in shuffled batches, with no Python loop
+# per pair. Read how the pairs of one epoch are made:
+
+# %%
+from course_lib.embeddings import SkipGramData
+
+show_source(SkipGramData.pairs)
+
+# %% [markdown]
+# Training uses the course's one training loop, `course_lib.train.fit` (progress bar, history).
+
+# %% tags=["nbval-ignore-output"]
+config = SkipGramConfig(dim=dim, window=window, epochs=epochs, min_count=5 if toy else 3, seed=seed,
+                        device=str(dev), batch_size=2048, lr=0.005)
+start = time.perf_counter()
+sg_vectors, sg_model, history = train_skipgram(sentences, config)
+print(f"{len(history.steps)} steps in {time.perf_counter() - start:.1f} s")
+
+# %%
+ax = history.plot(metrics=())
+ax.set_title("skip-gram training loss", fontsize=9)
+first, last = np.mean(history.train_loss[:20]), np.mean(history.train_loss[-20:])
+print(f"{sg_vectors}; mean loss of the first 20 steps {first:.2f}, of the last 20 {last:.2f}")
+assert last < 0.7 * first
+
+# %% [markdown]
+# The loss falls fast and then flattens: the noise words of a small vocabulary are often true
+# contexts too, so it cannot reach zero.
+#
+# ## 6 · Nearest neighbours
+#
+# The **cosine similarity** (余弦相似度) of two vectors is the cosine of the angle between them. The
+# nearest neighbours of a word should be words of its class:
+
+# %%
+queries = ["cow", "sailor", "feeds", "king", "italy"] if toy else [w for w in sg_vectors.words[30:35]]
+for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors)):
+    print(name)
+    for q in queries:
+        print(f"  {q:>8}: " + ", ".join(f"{w} {s:.2f}" for w, s in wv.most_similar(q, 5)))
+
+# %% [markdown]
+# To put a number on it: **category precision@5** is the share of each word's five nearest
+# neighbours (searched over the whole vocabulary) that belong to its own class, averaged over every
+# word whose class has more than five members.
+
+# %%
+if toy:
+    precision = {name: category_precision(wv, word_class, k=5)
+                 for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors))}
+    for name, p in precision.items():
+        print(f"category precision@5, {name:>9}: {p:.3f}")
+    assert precision["skip-gram"] >= 0.8
+
+# %% [markdown]
+# ## 7 · Analogies
+#
+# A **word analogy** (词类比) a : b :: c : ? is answered by vector arithmetic (3CosAdd): the word
+# nearest to b − a + c, leaving out a, b and c. If "plural" is one direction, cow − cows + boats
+# lands near boat.
+
+# %%
+if toy:
+    examples = [("king", "queen", "prince"), ("italy", "italian", "norway"), ("italy", "pasta", "mexico"),
+                ("cow", "cows", "pig"), ("feeds", "feed", "milks")]
+    for a, b, c in examples:
+        print(f"{a} : {b} :: {c} : " + ", ".join(f"{w} {s:.2f}" for w, s in sg_vectors.analogy(a, b, c, k=3)))
+
+# %% [markdown]
+# The toy world has five analogy families. We score every method on all of them: accuracy is the
+# share of questions whose first answer is exactly right.
+
+# %%
+if toy:
+    questions = tasks.analogy_set(seed=seed)
+    results = {name: wv.evaluate_analogy(questions)
+               for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors))}
+    families = list(results["skip-gram"].by_section)
+    print(f"{'family':<18}" + "".join(f"{n:>11}" for n in results))
+    for f in families:
+        print(f"{f:<18}" + "".join(f"{r.by_section[f]:>11.2f}" for r in results.values()))
+    print(f"{'all':<18}" + "".join(f"{r.accuracy:>11.2f}" for r in results.values()))
+    print(f"{len(questions)} questions, coverage {results['skip-gram'].coverage:.2f}")
+
+# %% [markdown]
+# On the toy world, analogies are poor, far below what word2vec reaches on real text, and the reason
+# is instructive. In the toy world the words of one class (cow, pig, goat ...) are
+# near-interchangeable: they differ only in which two verbs they prefer, so pigs − pig + goat has
+# almost no way to land on "goats" rather than "horses". And the plural is marked by
+# *topic-specific* verbs (the cows *feed*, the boats *drift*), so the plural direction of the farm
+# does not carry over to the sea. The check below measures the first reason: even the nearest
+# neighbours of a word rarely include its own plural.
+
+# %%
+if toy:
+    pairs = tasks.analogy_pairs()["plural"]
+    found = np.mean([p in [w for w, _ in sg_vectors.most_similar(s, 10)] for s, p in pairs])
+    print(f"share of singular nouns whose plural is among their 10 nearest neighbours: {found:.2f}")
+    assert results["skip-gram"].coverage == 1.0
+
+# %% [markdown]
+# ## 8 · A picture: the vectors in two dimensions
+#
+# Principal component analysis (PCA) keeps the two directions along which the vectors vary most.
+# Each dot is a word, coloured by its class; words of one class should gather.
+
+# %%
+from course_lib.embeddings_viz import NeighbourExplorer, plot_word_map
+
+if toy:
+    map_classes = ["N.farm", "NS.farm", "V.farm", "N.sea", "NS.sea", "V.sea", "N.castle", "A.castle"]
+    map_words = [w for c in map_classes for w in classes[c] if w in sg_vectors]
+    map_labels = [word_class[w] for w in map_words]
+else:
+    map_words = sg_vectors.words[20:80]
+    map_labels = None
+fig = plot_word_map(sg_vectors, map_words, map_labels, annotate=24, title="skip-gram vectors, PCA")
+fig
+
+# %% [markdown]
+# Topic is the widest direction (farm, sea and castle words sit apart), and within a topic
+# singular nouns, plural nouns and verbs form separate clouds: soft classes found from text alone.
+#
+# **Explorer.** Pick a word and k; its neighbours are listed and ringed on the map (needs a live
+# kernel; the static figure below shows the same for "cow").
+
+# %% tags=["nbval-ignore-output"]
+explorer = NeighbourExplorer(sg_vectors, map_words, map_labels, start=map_words[0], k=5)
+explorer.show()
+
+# %%
+fig = plot_word_map(sg_vectors, map_words, map_labels, highlight=[w for w, _ in explorer.neighbours()],
+                    query=explorer.word.value, annotate=0,
+                    title=f"{explorer.word.value} and its 5 nearest neighbours")
+print(f"neighbours of {explorer.word.value}:", ", ".join(w for w, _ in explorer.neighbours()))
+fig
+
+# %% [markdown]
+# ## 9 · Evaluation on similarity sets
+#
+# A similarity set lists word pairs with graded scores from people (or, in the toy world, from the
+# grammar: 3 same class, 2 same topic, 1 same part of speech, 0 unrelated). We report Spearman's
+# rank correlation between the cosines and the scores, and the **coverage**: the share of pairs
+# whose two words have vectors. A score on 10 % of a set says little.
+
+# %%
+from course_lib.data.loaders import load_similarity_set
+
+sets = {}
+if toy:
+    sets["toy world"] = [(p.word_a, p.word_b, p.score) for p in tasks.similarity_set(seed=seed)]
+for name in ("wordsim353", "simlex999"):
+    try:
+        sets[name] = load_similarity_set(name)
+    except FileNotFoundError as err:  # gensim's test data is not installed
+        print(f"{name}: not available ({err})")
+print(f"{'set':<11}{'method':>10}{'Spearman':>10}{'coverage':>10}")
+scores = {}
+for set_name, pairs in sets.items():
+    for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors)):
+        r = scores[set_name, name] = wv.evaluate_similarity(pairs)
+        print(f"{set_name:<11}{name:>10}{r.spearman:>10.3f}{r.coverage:>10.3f}")
+if toy:
+    assert scores["toy world", "skip-gram"].spearman > 0.6
+
+# %% [markdown]
+# On the toy world both methods rank the graded pairs well. WordSim353 and SimLex-999 are real
+# English: the toy vocabulary covers only a handful of their pairs, so those rows mean little here;
+# run this notebook with `-p corpus lee` (or `kjv`) to see real-text scores with real coverage.
+#
+# ## 10 · The limit: one vector per word type
+#
+# Every **token** (词例) of a **word type** (词型) gets the same vector. A polysemous word
+# (**polysemy**, 一词多义) such as "bank" (money / river) therefore gets one vector that mixes its
+# senses: its neighbours come from both.
+
+# %%
+if toy:
+    bank = world.polysemous["bank"]
+    for sense, cues in zip(bank.senses, bank.cues):
+        print(f"bank as {sense:<6} is decided by: {', '.join(cues[:6])}")
+    print("neighbours of bank:", ", ".join(f"{w} {s:.2f}" for w, s in sg_vectors.most_similar("bank", 8)))
+    sims = {sense: np.mean([sg_vectors.similarity("bank", c) for c in cues if c in sg_vectors])
+            for sense, cues in zip(bank.senses, bank.cues)}
+    print("mean cosine of bank with each sense's cue words:", {s: round(float(x), 2) for s, x in sims.items()})
+
+# %% [markdown]
+# Can a classifier tell the sense of a "bank" token from its vector? Its input is the same for every
+# token of the word, so the best it can do is to guess each word's most frequent sense: the
+# **majority baseline**. We train it on the senses of the training corpus and test on new text.
+
+# %%
+if toy:
+    train_senses = tasks.sense_examples(text)
+    test_senses = tasks.sense_examples(world.corpus("test", seed=seed, num_documents=1000))
+    sense_acc, majority = sense_classification(sg_vectors, train_senses, test_senses)
+    print(f"{len(train_senses)} training tokens, {len(test_senses)} test tokens of {len(world.polysemous)} words")
+    print(f"sense accuracy from static vectors: {sense_acc:.3f}   majority baseline: {majority:.3f}")
+    assert abs(sense_acc - majority) <= 0.05
+
+# %% [markdown]
+# Stuck at the baseline, whatever the training. Deciding the sense needs the *context* of each token
+# ("bank" near "money" or near "river"): contextual vectors, which the rest of the course builds,
+# from an LSTM language model (02) to ELMo (03, 04) and BERT (09, 10).
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `course_lib.checks.word_vectors` that tells you what is right or
+# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+#
+# **Exercise 1 · PPMI.** Write `my_ppmi(counts)` for a (V, V) tensor of counts: PMI = log p(w, c) /
+# (p(w) p(c)), negative values set to 0, and 0 (not NaN) where the count is 0.
+
+# %%
+from course_lib.checks import word_vectors as checks_wv
+
+
+def my_ppmi(counts: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_wv.check_ppmi(my_ppmi)
+
+# %% [markdown]
+# **Exercise 2 · the negative-sampling loss.** Write `my_sgns_loss(center, context, noise)` with
+# center (B, C), context (B, C), noise (B, K, C): the mean over the batch of
+# −log σ(u_o · v_c) − Σ_k log σ(−u_k · v_c).
+
+# %%
+def my_sgns_loss(center: torch.Tensor, context: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_wv.check_sgns_loss(my_sgns_loss)
+
+# %% [markdown]
+# **Exercise 3 · an analogy query.** Write `my_analogy(wv, a, b, c)` returning the word d of
+# a : b :: c : d by 3CosAdd, using `wv.words` and `wv.vectors` only (not `wv.analogy`).
+
+# %%
+def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
+    raise NotImplementedError  # your code here
+
+
+done = checks_wv.check_analogy(my_analogy)
+
+# %% [markdown]
+# ### Solutions
+#
+# PPMI: probabilities from counts, then log and clamp; `torch.where` keeps zero counts at zero.
+# SGNS: `noise @ center.unsqueeze(-1)` gives the K noise scores of each pair at once. Analogy:
+# normalise every vector first, so each word counts by direction only; then b − a + c and the
+# highest cosine among the other words.
+
+# %%
+def my_ppmi(counts: torch.Tensor) -> torch.Tensor:
+    counts = counts.double()
+    p_wc = counts / counts.sum()
+    p_w, p_c = p_wc.sum(1, keepdim=True), p_wc.sum(0, keepdim=True)
+    return torch.where(counts > 0, torch.log(p_wc / (p_w * p_c)).clamp(min=0), 0.0)
+
+
+def my_sgns_loss(center: torch.Tensor, context: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    positive = torch.nn.functional.logsigmoid((center * context).sum(-1))  # (B,)
+    negative = torch.nn.functional.logsigmoid(-(noise @ center.unsqueeze(-1)).squeeze(-1))  # (B, K)
+    return -(positive + negative.sum(-1)).mean()
+
+
+def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
+    unit = wv.vectors / wv.vectors.norm(dim=1, keepdim=True)
+    i = {w: k for k, w in enumerate(wv.words)}
+    scores = unit @ (unit[i[b]] - unit[i[a]] + unit[i[c]])
+    scores[[i[a], i[b], i[c]]] = -float("inf")
+    return wv.words[int(scores.argmax())]
+
+
+assert checks_wv.check_ppmi(my_ppmi)
+assert checks_wv.check_sgns_loss(my_sgns_loss)
+assert checks_wv.check_analogy(my_analogy)
