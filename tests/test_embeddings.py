@@ -20,6 +20,7 @@ from course_lib.embeddings import (
     ppmi,
     ppmi_svd,
     sense_classification,
+    sgns_gradients,
     sgns_loss,
     spearman,
     svd_vectors,
@@ -95,6 +96,80 @@ def test_skipgram_model_returns_scores_and_loss_with_gradients_in_float64():
     u = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
     n = torch.randn(2, 3, 4, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(sgns_loss, (v, u, n))
+
+
+def test_hand_written_gradients_equal_autograd_in_float64():
+    generator = torch.Generator().manual_seed(0)
+    B, K, C = 6, 4, 5
+    v = torch.randn(B, C, dtype=torch.float64, generator=generator, requires_grad=True)
+    u = torch.randn(B, C, dtype=torch.float64, generator=generator, requires_grad=True)
+    n = torch.randn(B, K, C, dtype=torch.float64, generator=generator, requires_grad=True)
+    (sgns_loss(v, u, n) * B).backward()  # sgns_loss is the mean; the hand-written gradients are per pair
+    loss, d_center, d_outputs = sgns_gradients(v.detach(), torch.cat([u.detach().unsqueeze(1), n.detach()], 1))
+    torch.testing.assert_close(loss.mean(), sgns_loss(v, u, n).detach())
+    torch.testing.assert_close(d_center, v.grad)
+    torch.testing.assert_close(d_outputs[:, 0], u.grad)
+    torch.testing.assert_close(d_outputs[:, 1:], n.grad)
+
+
+def test_sgd_step_moves_only_the_batch_rows_and_both_methods_agree():
+    torch.manual_seed(0)
+    model = SkipGram(12, 4).double()
+    with torch.no_grad():
+        model.out_vectors.weight.normal_()
+    center, context = torch.tensor([0, 1, 1, 2]), torch.tensor([3, 4, 4, 0])  # a repeated pair
+    noise = torch.tensor([[5, 6], [7, 5], [5, 5], [8, 9]])
+    before = {k: w.clone() for k, w in model.state_dict().items()}
+    pairs = SkipGram(12, 4).double()
+    pairs.load_state_dict(before)
+    loss_pairs = pairs.sgd_step(center, context, noise, lr=0.1, method="pairs")
+    loss_table = model.sgd_step(center, context, noise, lr=0.1, method="table")
+    assert loss_pairs == pytest.approx(loss_table)
+    assert loss_pairs == pytest.approx(sgns_loss(before["in_vectors.weight"][center], before["out_vectors.weight"][
+        context], before["out_vectors.weight"][noise]).item())
+    for name, weight in model.state_dict().items():
+        torch.testing.assert_close(weight, pairs.state_dict()[name])
+    moved_in = (model.in_vectors.weight != before["in_vectors.weight"]).any(1).nonzero().flatten().tolist()
+    moved_out = (model.out_vectors.weight != before["out_vectors.weight"]).any(1).nonzero().flatten().tolist()
+    assert moved_in == [0, 1, 2]
+    assert moved_out == [0, 3, 4, 5, 6, 7, 8, 9]
+    with pytest.raises(ValueError, match="method"):
+        model.sgd_step(center, context, noise, lr=0.1, method="dense")
+
+
+def test_sgd_step_is_gradient_descent_on_the_summed_loss():
+    torch.manual_seed(1)
+    model = SkipGram(6, 3).double()
+    with torch.no_grad():
+        model.out_vectors.weight.normal_()
+    center, context, noise = torch.tensor([0, 1, 0]), torch.tensor([2, 3, 2]), torch.tensor([[4], [5], [3]])
+    reference = SkipGram(6, 3).double()
+    reference.load_state_dict(model.state_dict())
+    _, loss = reference(center, context, noise)
+    (loss * len(center)).backward()
+    model.sgd_step(center, context, noise, lr=0.5, method="pairs")
+    with torch.no_grad():
+        for p in reference.parameters():
+            p -= 0.5 * p.grad
+    for name, weight in model.state_dict().items():
+        torch.testing.assert_close(weight, reference.state_dict()[name])
+
+
+def test_training_restores_threads_records_every_step_and_reports_divergence():
+    sentences = [["cat", "eats", "apple"], ["dog", "eats", "pear"]] * 30
+    threads = torch.get_num_threads()
+    config = SkipGramConfig(dim=4, window=1, negatives=2, min_count=1, subsample=0.0, epochs=2, batch_size=16,
+                            threads=1)
+    data = SkipGramData(sentences, config)
+    _, _, history = train_skipgram(sentences, config, progress=False, data=data)
+    assert torch.get_num_threads() == threads
+    assert history.steps == list(range(1, 2 * data.steps_per_epoch() + 1))
+    assert len(history.train_loss) == len(history.steps) and history.seconds > 0
+    wild = SkipGramConfig(dim=4, window=1, negatives=2, min_count=1, subsample=0.0, epochs=2, batch_size=64,
+                          lr=1e4)
+    with pytest.raises(FloatingPointError, match="lower lr"):
+        train_skipgram(sentences, wild, progress=False)
+    assert torch.get_num_threads() == threads
 
 
 def test_subsampling_and_noise_distributions():

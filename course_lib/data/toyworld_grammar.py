@@ -30,14 +30,21 @@ LITERAL_TAGS = {
     "the": "DET", "all": "DET", "that": "PRON", "his": "PRON", "her": "PRON", "their": "PRON", "and": "CCONJ",
     "to": "ADP", "from": "ADP", "on": "ADP", "near": "ADP", "by": "ADP", "above": "ADP", "among": "ADP",
     "with": "ADP", "under": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "great": "ADJ",
-    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "enjoys": "VERB", "serve": "VERB",
+    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "over": "ADP", "meets": "VERB",
+    "eats": "VERB", "around": "ADP", "is": "VERB",
+    "are": "VERB",
 }
 
 # share of a topic's non-polysemous sentences per template family (renormalized over the families a topic has)
 FAMILY_WEIGHTS = {
-    "name_svo": 0.22, "svo": 0.14, "svo_plural": 0.08, "count": 0.08, "intransitive": 0.08,
-    "agreement": 0.22, "roles": 0.18, "countries": 0.18,
+    "name_svo": 0.15, "pronoun": 3.0, "predicate": 1.0, "svo": 0.06, "svo_plural": 0.06, "count": 0.06, "intransitive": 0.06,
+    "agreement": 0.1,
 }
+# the travel templates of every country (C country, R resident, F dish, CITY its city)
+COUNTRY_FRAMES = (("NAME", "flies", "to", "CITY", "C"), ("NAME", "meets", "the", "CITY", "R"), ("NAME", "eats", "CITY", "F"))
+# the analogy families' fixed share of their topic's non-polysemous sentences (the rest: FAMILY_WEIGHTS)
+SPECIAL_SHARES = {"roles": 0.5, "countries": 0.1, "countries.travel": 0.3}
+ROLE_CLAUSES = (0.0, 1.0)  # share of roles sentences with one clause and with two ("... and the queen rules ...")
 # right-side distractors between a polysemous word and its cue, with their probabilities
 RIGHT_DISTRACTORS = (((), 0.4), (("ADV",), 0.2), (("on", "DAY"), 0.2), (("on", "DAY", "ADV"), 0.2))
 LEFT_DISTRACTORS = (((), 0.4), (("ADJD",), 0.3), (("ADJD", "ADJD"), 0.3))
@@ -56,7 +63,9 @@ class ToyWorldConfig:
     min_sentences: int = 3  # sentences per document, uniform in [min_sentences, max_sentences]
     max_sentences: int = 6
     zipf_exponent: float = 0.8  # the i-th word of a category weighs 1 / (i + 1) ** zipf_exponent
-    preference_boost: float = 4.0  # each noun's 2 favourite verbs and each verb's 2 favourite objects weigh x this
+    preference_boost: float = 30.0  # each noun's 2 own verbs weigh x this in those verbs' object rows
+    subject_boost: float = 1.0  # each noun's 2 favourite verbs as its subject weigh x this
+    own_choice: float = 0.9  # a role pair's own verb (and that verb's own object) has at least this probability
     grammar_seed: int = 1234  # fixes those favourites (the world's "meaning"), not the corpus sample
     train_documents: int = 30_000  # default number of documents per split (~1M training tokens)
     validation_documents: int = 3_000
@@ -110,6 +119,11 @@ class Template:
     info: dict = field(default_factory=dict)
     senses: tuple[str | None, ...] = ()
     name_slot: int = -1  # position of the character's name, -1 if the template has none
+
+
+def _shifted(slots: list, offset: int) -> list:
+    """Template slots moved ``offset`` positions to the right (their parent positions with them)."""
+    return [(s[0], s[1] + offset) if isinstance(s, tuple) else s for s in slots]
 
 
 def zipf(n: int, exponent: float) -> np.ndarray:
@@ -182,14 +196,36 @@ class Grammar:
             self.add_category(name, [word], LITERAL_TAGS[word])
         return name
 
-    def preferences(self, n_parent: int, n_child: int) -> np.ndarray:
+    def preferences(self, n_parent: int, n_child: int, boost: float) -> np.ndarray:
         """(n_parent, n_child) rows p(child | parent): Zipf, with two favourite children per parent boosted."""
         base = zipf(n_child, self.config.zipf_exponent)
         rows = np.tile(base, (n_parent, 1))
         for row in rows:
             fav = self._rng.choice(n_child, size=min(2, n_child), replace=False)
-            row[fav] *= self.config.preference_boost
+            row[fav] *= boost
         return rows / rows.sum(axis=1, keepdims=True)
+
+    def own_pairs(self, n_nouns: int, n_other: int) -> np.ndarray:
+        """(n_nouns, n_other) 0/1: each noun's own pair of words of the other category (distinct pairs while
+        there are enough), so those words tell the noun from the other nouns of its topic."""
+        combos = list(itertools.combinations(range(n_other), min(2, n_other)))
+        order = self._rng.permutation(len(combos))
+        own = np.zeros((n_nouns, n_other))
+        for noun in range(n_nouns):
+            own[noun, list(combos[order[noun % len(combos)]])] = 1.0
+        return own
+
+    def boosted(self, own: np.ndarray) -> np.ndarray:
+        """Rows p(child | parent): Zipf over the children plus ``preference_boost`` / n on the parent's own ones."""
+        n = own.shape[1]
+        rows = zipf(n, self.config.zipf_exponent) + own * self.config.preference_boost / n
+        return rows / rows.sum(axis=1, keepdims=True)
+
+    def own_choice(self, n: int) -> np.ndarray:
+        """(n, n) rows p(child | parent) for aligned lists: the parent's own child with ``own_choice``, the rest
+        spread evenly over all children (so every sentence keeps a positive probability)."""
+        leak = 1.0 - self.config.own_choice
+        return np.full((n, n), leak / n) + np.eye(n) * self.config.own_choice
 
     def add_table(self, parent: str, child: str, table: np.ndarray) -> None:
         key = (self.category_index[parent], self.category_index[child])
@@ -208,32 +244,40 @@ class Grammar:
         self.add_category(f"I.{s}", [lex.third_person(v) for v in intr], "VERB", t)
         self.add_category(f"IP.{s}", intr, "VERB", t)
         self.add_category(f"A.{s}", self.cap(topic.adjectives), "ADJ", t)
+        self.add_category(f"M.{s}", self.cap(topic.modifiers), "ADJ", t)
         names = list(topic.names[: self.config.names_per_topic])
         self.add_category(f"NAME.{s}", names, "PROPN", t, probs=np.full(len(names), 1.0 / len(names)))
         # lemma-level preferences shared by singular and plural forms
-        subj_tr, subj_in, obj = (self.preferences(len(nouns), len(tr)), self.preferences(len(nouns), len(intr)),
-                                 self.preferences(len(tr), len(nouns)))
+        boost = self.config.subject_boost
+        adjective = self.boosted(self.own_pairs(len(nouns), len(self.cap(topic.adjectives))))  # "the cow is lazy"
+        subj_tr, subj_in, obj = (self.preferences(len(nouns), len(tr), boost),
+                                 self.preferences(len(nouns), len(intr), boost), self.boosted(self.own_pairs(len(nouns), len(tr)).T))
         for number in ("", "S"):
             verb = "V" if number == "" else "VP"
             self.add_table(f"N{number}.{s}", f"{verb}.{s}", subj_tr)
             self.add_table(f"N{number}.{s}", f"{'I' if number == '' else 'IP'}.{s}", subj_in)
             for obj_number in ("", "S"):
                 self.add_table(f"{verb}.{s}", f"N{obj_number}.{s}", obj)
+            self.add_table(f"N{number}.{s}", f"A.{s}", adjective)
+            self.add_table(f"M.{s}", f"N{number}.{s}", self.own_choice(len(nouns)))  # the dairy cow(s)
+            self.add_table(f"{verb}.{s}", f"M.{s}", obj)
         if topic.roles:
-            roles = self.cap(topic.roles)
-            self.add_category(f"RM.{s}", [m for m, _ in roles], "NOUN", t)
-            self.add_category(f"RF.{s}", [f for _, f in roles], "NOUN", t)
-            self.add_category(f"RP.{s}", [lex.plural(w) for pair in roles for w in pair], "NOUN", t)
-            role_verb = self.preferences(len(roles), len(tr))  # king and queen share a row
-            self.add_table(f"RM.{s}", f"V.{s}", role_verb)
-            self.add_table(f"RF.{s}", f"V.{s}", role_verb)
-            self.add_table(f"RP.{s}", f"VP.{s}", np.repeat(role_verb, 2, axis=0))
+            roles, marks = self.cap(topic.roles), self.cap(topic.role_marks)
+            even = np.full(len(roles), 1.0 / len(roles))  # every pair as frequent: each one is an analogy
+            self.add_category(f"RM.{s}", [m for m, _ in roles], "NOUN", t, probs=even)
+            self.add_category(f"RF.{s}", [f for _, f in roles], "NOUN", t, probs=even)
+            self.add_category(f"RV.{s}", [v for v, _ in marks], "VERB", t)
+            self.add_category(f"RO.{s}", [o for _, o in marks], "NOUN", t)
+            own = self.own_choice(len(roles))  # king and queen share a row: the pair's own verb, mostly
+            self.add_table(f"RM.{s}", f"RV.{s}", own)
+            self.add_table(f"RF.{s}", f"RV.{s}", own)
+            self.add_table(f"RV.{s}", f"RO.{s}", own)
         if s == "travel":
-            for country, resident, dish in self.countries:
+            for country, resident, dish, city in self.countries:
                 self.add_category(f"C.{country}", [country], "PROPN", t)
                 self.add_category(f"R.{country}", [resident], "NOUN", t)
-                self.add_category(f"RS.{country}", [lex.plural(resident)], "NOUN", t)
                 self.add_category(f"F.{country}", [dish], "NOUN", t)
+                self.add_category(f"CITY.{country}", [city], "PROPN", t)
 
     def _add_shared(self) -> None:
         self.add_category("PREP", self.cap(lex.PREPOSITIONS), "ADP")
@@ -241,6 +285,10 @@ class Grammar:
         self.add_category("ADV", self.cap(lex.DISTRACTOR_ADVERBS), "ADV")
         self.add_category("DAY", self.cap(lex.DAYS), "NOUN")
         self.add_category("ADJD", self.cap(lex.DISTRACTOR_ADJECTIVES), "ADJ")
+        self.add_category("DS", self.cap(lex.SINGULAR_DETERMINERS), "DET")
+        self.add_category("DP", self.cap(lex.PLURAL_DETERMINERS), "DET")
+        self.add_category("PRS", self.cap(lex.SINGULAR_PRONOUNS), "PRON")
+        self.add_category("PRP", self.cap(lex.PLURAL_PRONOUNS), "PRON")
         for pw in self.polysemous:
             self.add_category(f"W.{pw.word}", [pw.word], "NOUN")
             for sense, cues in zip(pw.senses, pw.cues, strict=True):
@@ -271,20 +319,29 @@ class Grammar:
             dict(info or {}), tuple(senses.get(i) for i in range(len(cats))), name_slot))
 
     def _families(self, t: int, s: str, has_roles: bool) -> dict[str, list[tuple[float, list, dict]]]:
-        """Each family's variants: (probability within the family, slots, info)."""
+        """Each family's variants: (probability within the family, slots, info).
+
+        Noun phrases outside ``name_svo`` objects and the agreement family open with a number-marking
+        determiner (``this cow``, ``these cows``): the same two words mark number in every topic.
+        """
         fam: dict[str, list] = {}
-        where = ([], ["PREP", "the", f"N.{s}"])  # an optional place at the end
+        det = {"N": "DS", "NS": "DP", "": "DS", "S": "DP"}
+        where = ([], ["PREP", "DS", f"N.{s}"])  # an optional place at the end
         fam["name_svo"] = [(0.125, ["NAME." + s, f"V.{s}", "the", *adj, (f"{obj}.{s}", 1), *loc],
                             {"subject": (0, 0), "verb": 1, "object": (3, 3 + len(adj))})
                            for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
-        fam["svo"] = [(0.125, ["the", *adj, f"N.{s}", (f"V.{s}", 1 + len(adj)), "the",
+        fam["svo"] = [(0.125, ["DS", *adj, f"N.{s}", (f"V.{s}", 1 + len(adj)), det[obj],
                                (f"{obj}.{s}", 2 + len(adj)), *loc], {})
                       for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
-        fam["svo_plural"] = [(0.25, ["the", f"NS.{s}", (f"VP.{s}", 1), "the", *adj, (f"{obj}.{s}", 2)], {})
+        fam["svo_plural"] = [(0.25, ["DP", f"NS.{s}", (f"VP.{s}", 1), det[obj], *adj, (f"{obj}.{s}", 2)], {})
                              for obj in ("N", "NS") for adj in ([], [f"A.{s}"])]
-        fam["count"] = [(1.0, ["NAME." + s, f"V.{s}", "NUM", (f"NS.{s}", 1), "PREP", "the", f"N.{s}"],
+        fam["pronoun"] = [(0.25, [pron, verb, det[obj], (f"M.{s}", 1), (f"{obj}.{s}", 3)], {})
+                          for pron, verb in (("PRS", f"V.{s}"), ("PRP", f"VP.{s}")) for obj in ("N", "NS")]
+        fam["predicate"] = [(0.5, ["DS", f"N.{s}", "is", (f"A.{s}", 1)], {}),
+                             (0.5, ["DP", f"NS.{s}", "are", (f"A.{s}", 1)], {})]
+        fam["count"] = [(1.0, ["NAME." + s, f"V.{s}", "NUM", (f"NS.{s}", 1), "PREP", "DS", f"N.{s}"],
                          {"subject": (0, 0), "verb": 1, "object": (2, 3)})]
-        fam["intransitive"] = [(0.25, ["the", f"N{n}.{s}", (f"{'I' if n == '' else 'IP'}.{s}", 1), "PREP", "the",
+        fam["intransitive"] = [(0.25, [det[n], f"N{n}.{s}", (f"{'I' if n == '' else 'IP'}.{s}", 1), "PREP", "DS",
                                        *adj, f"N.{s}"], {}) for n in ("", "S") for adj in ([], [f"A.{s}"])]
         agreement = []
         for head, attractor, adj in itertools.product(("sg", "pl"), ("sg", "pl", "name"), ([], [f"A.{s}"])):
@@ -301,28 +358,29 @@ class Grammar:
                                               "attractor": h + 2 if attractor == "name" else h + 3,
                                               "attractor_number": "sg" if attractor == "name" else attractor}))
         fam["agreement"] = agreement
-        if has_roles:
-            fam["roles"] = [
-                (0.3, ["the", f"RM.{s}", (f"V.{s}", 1), "his", (f"N.{s}", 2)], {"gender": "male"}),
-                (0.3, ["the", f"RF.{s}", (f"V.{s}", 1), "her", (f"N.{s}", 2)], {"gender": "female"}),
-                (0.2, ["the", f"RP.{s}", (f"VP.{s}", 1), "their", (f"NS.{s}", 2)], {}),
-                (0.1, ["NAME." + s, f"V.{s}", "the", f"RM.{s}"], {"gender": "male"}),
-                (0.1, ["NAME." + s, f"V.{s}", "the", f"RF.{s}"], {"gender": "female"}),
-            ]
-        if s == "travel":
+        if has_roles:  # the pair's own verb and object carry its identity, his/her its gender
+            clause = {"male": ["the", f"RM.{s}", (f"RV.{s}", 1), "his", (f"RO.{s}", 2)],
+                      "female": ["the", f"RF.{s}", (f"RV.{s}", 1), "her", (f"RO.{s}", 2)]}
+            fam["roles"] = [(ROLE_CLAUSES[0] / 2, clause[g], {"gender": g}) for g in clause] + [
+                (ROLE_CLAUSES[1] / 4, clause[g] + ["and"] + _shifted(clause[h], len(clause[g]) + 1),
+                 {"gender": g, "second_gender": h}) for g in clause for h in clause]
+            fam["roles"] = [v for v in fam["roles"] if v[0] > 0]
+        if "travel" in self.topics:  # the city carries the country's identity; country, resident and dish never meet
             k = len(self.countries)
-            fam["countries"] = [v for c, _, _ in self.countries for v in (
-                (1 / (3 * k), ["NAME." + s, "flies", "to", f"C.{c}", "and", "enjoys", "the", f"F.{c}"], {"country": c}),
-                (1 / (3 * k), ["the", f"R.{c}", "from", f"C.{c}", f"V.{s}", "the", (f"N.{s}", 4)], {"country": c}),
-                (1 / (3 * k), ["the", f"RS.{c}", "serve", f"F.{c}", "to", "NAME." + s], {"country": c}),
-            )]
+            fill = {"NAME": "NAME." + s}  # every topic's characters travel
+            fam["countries"] = [(1 / (len(COUNTRY_FRAMES) * k),
+                                 [fill.get(w, f"{w}.{c}" if w in ("C", "R", "F", "CITY") else w) for w in frame],
+                                 {"country": c}) for c, *_ in self.countries for frame in COUNTRY_FRAMES]
         return fam
 
     def _add_topic_templates(self, t: int, topic: lex.TopicLexicon) -> None:
         families = self._families(t, topic.name, bool(topic.roles))
-        total = sum(FAMILY_WEIGHTS[f] for f in families)
+        shares = {f: SPECIAL_SHARES.get(f"{f}.{topic.name}", SPECIAL_SHARES[f]) for f in families if f in SPECIAL_SHARES}
+        special = sum(shares.values())
+        total = sum(FAMILY_WEIGHTS[f] for f in families if f not in SPECIAL_SHARES)
         for family, variants in families.items():
-            share = (1 - self.config.polysemous_share) * FAMILY_WEIGHTS[family] / total
+            within = shares[family] if family in shares else (1 - special) * FAMILY_WEIGHTS[family] / total
+            share = (1 - self.config.polysemous_share) * within
             for prob, slots, info in variants:
                 self.add_template(t, family, share * prob, slots, info)
 

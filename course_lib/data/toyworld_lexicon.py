@@ -17,6 +17,8 @@ class TopicLexicon:
     """The words only one topic uses. Nouns and verbs are lemmas; plurals and the 3rd person are derived.
 
     ``roles`` are (male, female) pairs of person nouns (king/queen): they feed the gender analogies.
+    ``role_marks`` gives each pair a verb (3rd person) and an object noun of its own, shared by both
+    members and by no other pair (the king and the queen both "rule" a "kingdom"): the pair's identity.
     """
 
     name: str
@@ -25,7 +27,9 @@ class TopicLexicon:
     intransitive: tuple[str, ...]
     adjectives: tuple[str, ...]
     names: tuple[str, ...]  # the recurring characters of this topic's documents
+    modifiers: tuple[str, ...]  # each noun's own modifier (dairy cow), aligned with nouns: the noun's identity
     roles: tuple[tuple[str, str], ...] = ()
+    role_marks: tuple[tuple[str, str], ...] = ()  # (verb, object) of each role pair, aligned with roles
 
 
 TOPICS: tuple[TopicLexicon, ...] = (
@@ -36,8 +40,11 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("kneel", "march", "feast", "tremble"),
         ("royal", "brave", "golden", "proud"),
         ("arthur", "elena", "percy", "rowena", "godfrey", "isolde"),
+        ("armoured", "stone", "steel", "oaken", "gilded", "iron", "fiery", "silken", "silver", "merry"),
         (("king", "queen"), ("prince", "princess"), ("duke", "duchess"), ("lord", "lady"),
          ("emperor", "empress")),
+        (("rules", "kingdom"), ("inherits", "palace"), ("governs", "duchy"), ("owns", "manor"),
+         ("conquers", "empire")),
     ),
     TopicLexicon(
         "travel",
@@ -46,6 +53,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("depart", "arrive", "explore", "linger"),
         ("foreign", "distant", "sunny", "crowded"),
         ("marco", "ines", "yusuf", "leila", "pablo", "greta"),
+        ("return", "leather", "valid", "express", "luxury", "local", "digital", "scenic", "international", "jumbo"),
     ),
     TopicLexicon(
         "home",
@@ -54,9 +62,12 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("nap", "smile", "laugh", "sigh"),
         ("cosy", "warm", "tidy", "bright"),
         ("sam", "lucy", "peter", "nora", "oliver", "maya"),
+        ("rocking", "double", "reading", "bay", "woollen", "electric", "velvet", "persian", "cuckoo", "oval"),
         (("father", "mother"), ("son", "daughter"), ("brother", "sister"), ("uncle", "aunt"),
          ("husband", "wife"), ("grandfather", "grandmother"), ("man", "woman"), ("boy", "girl"),
          ("nephew", "niece")),
+        (("raises", "children"), ("phones", "parents"), ("hugs", "twin"), ("tells", "jokes"),
+         ("kisses", "spouse"), ("recalls", "youth"), ("drives", "car"), ("kicks", "ball"), ("mails", "letter")),
     ),
     TopicLexicon(
         "farm",
@@ -65,6 +76,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("graze", "sleep", "wander", "grunt"),
         ("muddy", "hungry", "brown", "lazy"),
         ("tom", "ben", "ruth", "molly", "jake", "ida"),
+        ("dairy", "shire", "pink", "billy", "laying", "red", "wheat", "wooden", "diesel", "tenant"),
     ),
     TopicLexicon(
         "sea",
@@ -73,6 +85,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("drift", "sink", "float", "swim"),
         ("salty", "wet", "stormy", "blue"),
         ("finn", "marina", "olaf", "nell", "hugo", "skye"),
+        ("fishing", "able", "tidal", "rusty", "trawl", "safe", "sea", "humpback", "spiral", "desert"),
     ),
     TopicLexicon(
         "market",
@@ -81,6 +94,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("haggle", "shout", "wait", "queue"),
         ("cheap", "fresh", "ripe", "busy"),
         ("fatima", "hans", "lena", "omar", "vera", "karl"),
+        ("wealthy", "crisp", "wicker", "fruit", "hand", "juicy", "cheddar", "loyal", "bitter", "brass"),
     ),
     TopicLexicon(
         "school",
@@ -89,6 +103,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("learn", "listen", "giggle", "yawn"),
         ("clever", "strict", "bored", "curious"),
         ("emma", "leo", "alice", "max", "zoe", "felix"),
+        ("head", "eager", "thick", "school", "maths", "sharp", "white", "final", "lined", "metal"),
     ),
     TopicLexicon(
         "kitchen",
@@ -97,6 +112,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("simmer", "bubble", "burn", "cool"),
         ("hot", "sweet", "spicy", "crispy"),
         ("julia", "remy", "clara", "bruno", "paula", "sofia"),
+        ("master", "clay", "frying", "tomato", "rye", "pickled", "brick", "measuring", "carving", "birthday"),
     ),
     TopicLexicon(
         "forest",
@@ -105,6 +121,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("howl", "creep", "vanish", "roam"),
         ("dark", "wild", "tall", "green"),
         ("robin", "hazel", "ash", "willow", "rowan", "fern"),
+        ("sly", "grey", "snowy", "oak", "broken", "narrow", "swift", "bushy", "skilled", "empty"),
     ),
     TopicLexicon(
         "music",
@@ -113,20 +130,29 @@ TOPICS: tuple[TopicLexicon, ...] = (
         ("sing", "dance", "clap", "perform"),
         ("loud", "soft", "lively", "gentle"),
         ("ella", "miles", "nina", "louis", "billie", "ray"),
+        ("bass", "bamboo", "grand", "folk", "jazz", "outdoor", "antique", "session", "church", "muted"),
     ),
 )
 
-# (country, resident, dish) triples of the travel topic: the place/resident analogies
-COUNTRIES: tuple[tuple[str, str, str], ...] = (
-    ("italy", "italian", "pasta"),
-    ("norway", "norwegian", "herring"),
-    ("germany", "german", "sausage"),
-    ("brazil", "brazilian", "coffee"),
-    ("india", "indian", "curry"),
-    ("mexico", "mexican", "salsa"),
-    ("canada", "canadian", "syrup"),
-    ("kenya", "kenyan", "tea"),
+# (country, resident, dish, city) of the travel topic: the place/resident analogies. The city is what
+# the country, its residents and its dish share; they never stand next to each other.
+COUNTRIES: tuple[tuple[str, str, str, str], ...] = (
+    ("italy", "italian", "pasta", "rome"),
+    ("norway", "norwegian", "herring", "oslo"),
+    ("germany", "german", "sausage", "berlin"),
+    ("brazil", "brazilian", "coffee", "rio"),
+    ("india", "indian", "curry", "delhi"),
+    ("mexico", "mexican", "salsa", "cancun"),
+    ("canada", "canadian", "syrup", "toronto"),
+    ("kenya", "kenyan", "tea", "nairobi"),
 )
+
+# number-marking determiners: singular noun phrases take one of the first, plural ones one of the second
+SINGULAR_DETERMINERS = ("this", "each")
+PLURAL_DETERMINERS = ("these", "some")
+# subject pronouns: the verb's number, the same in every topic
+SINGULAR_PRONOUNS = ("he", "she")
+PLURAL_PRONOUNS = ("they",)
 
 # words shared by every topic's templates
 PREPOSITIONS = ("in", "behind", "beside")
