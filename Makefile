@@ -12,12 +12,13 @@ NB         ?=
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test unit notebooks lab bench clean clean-all
+.PHONY: help setup course test test-browser unit notebooks lab bench clean clean-all
 
 help:
 	@echo "make course     execute every notebook (papermill) into build/, export HTML, print a table"
 	@echo "make test       unit tests + nbval over every notebook (what CI runs)"
 	@echo "make unit       unit tests only"
+	@echo "make test-browser  the explorers in a real browser (JupyterLab + headless Chromium)"
 	@echo "make notebooks  re-execute notebooks in place from notebooks/src (NB=03 for one)"
 	@echo "make lab        open JupyterLab on notebooks/"
 	@echo "make bench      run the benchmarks (ours vs reference implementations)"
@@ -41,6 +42,13 @@ course: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
+
+BROWSER_TEST_ARGS ?=
+
+# Not part of `make test`: needs Chromium (Debian/Ubuntu: apt-get install chromium) and the "browser" extra.
+test-browser: $(STAMP)
+	@$(PY) -c 'import playwright' 2>/dev/null || $(PY) -m pip install --progress-bar off -q -e ".[browser]"
+	$(PY) tests/browser/check_explorers.py $(BROWSER_TEST_ARGS)
 
 unit: $(STAMP)
 	$(PY) -m pytest tests --durations=10 $(PYTEST_ARGS)

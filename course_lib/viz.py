@@ -116,6 +116,7 @@ class FigurePane:
 
     def __init__(self) -> None:
         self.widget = widgets.Image(format="png")
+        self.widget.layout.align_self = "flex-start"  # natural size: stretched to the box it looks blurred
         self.figure: Figure | None = None
 
     def draw(self, fig: Figure) -> None:

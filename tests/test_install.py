@@ -51,12 +51,13 @@ def test_makefile_installs_pinned_torch_first_with_an_override(root):
     makefile = (root / "Makefile").read_text()
     assert "TORCH_SPEC ?= torch==2.13.0" in makefile
     assert makefile.index("$(TORCH_SPEC)") < makefile.index('-e ".[dev,ref]"')
-    for target in ("course:", "test:", "notebooks:", "lab:", "bench:", "clean:"):
+    for target in ("course:", "test:", "test-browser:", "notebooks:", "lab:", "bench:", "clean:"):
         assert re.search(rf"^{target}", makefile, re.M), target
 
 
 def test_ci_runs_the_readme_test_command(root):
-    assert "make test" in (root / ".ci" / "run").read_text()
+    ci = (root / ".ci" / "run").read_text()
+    assert "make test\n" in ci and ci.index("make test\n") < ci.index("make test-browser")
     readme = (root / "README.md").read_text()
     assert "make course" in readme and "make test" in readme
 
