@@ -1,0 +1,91 @@
+"""Checkers for the exercises of notebook 09 (masking, counting BERT's parameters, the input embeddings)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from course_lib.bert import BertConfig, BertModel
+from course_lib.checks.core import attempt, close, report
+from course_lib.text import WordPieceTokenizer
+from course_lib.text.vocab import BERT_SPECIAL_TOKENS
+
+
+def _tokenizer() -> WordPieceTokenizer:
+    return WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + [f"w{i}" for i in range(95)])
+
+
+def check_mask_tokens(fn: Callable) -> bool:
+    """``fn(input_ids, tokenizer, generator) -> (inputs, labels)``: 15 % selected, 80/10/10, specials kept."""
+    name = "check_mask_tokens"
+    tok = _tokenizer()
+    ids = torch.randint(5, 100, (400, 50), generator=torch.Generator().manual_seed(0))
+    ids[:, 0], ids[:, -1], ids[::2, 40:] = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id
+    got, error = attempt(name, fn, ids.clone(), tok, torch.Generator().manual_seed(1))
+    if error:
+        print(error)
+        return False
+    if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(t, torch.Tensor) for t in got)):
+        return report(name, False, "return a pair of tensors (inputs, labels), each shaped like input_ids.")
+    inputs, labels = got
+    if inputs.shape != ids.shape or labels.shape != ids.shape:
+        return report(name, False, f"inputs and labels must both have shape {tuple(ids.shape)}.")
+    special = torch.isin(ids, torch.tensor(sorted(tok.special_ids)))
+    selected = labels != -100
+    if (selected & special).any():
+        return report(name, False, "a special token ([CLS], [SEP] or [PAD]) was selected: never select them.")
+    if not (labels[selected] == ids[selected]).all():
+        return report(name, False, "labels must hold the original id at selected positions (-100 elsewhere).")
+    if not (inputs[~selected] == ids[~selected]).all():
+        return report(name, False, "positions that were not selected must keep their token.")
+    rate = selected.sum().item() / (~special).sum().item()
+    if abs(rate - 0.15) > 0.02:
+        return report(name, False, f"{rate:.1%} of the ordinary positions were selected; BERT selects 15 %.")
+    masked = (inputs[selected] == tok.mask_token_id).float().mean().item()
+    kept = (inputs[selected] == ids[selected]).float().mean().item()
+    if abs(masked - 0.8) > 0.05 or abs(kept - 0.1) > 0.04:
+        return report(name, False, f"of the selected: {masked:.0%} [MASK], {kept:.0%} unchanged; "
+                                   "BERT uses 80 % [MASK], 10 % random, 10 % unchanged.")
+    return report(name, True, f"correct: {rate:.1%} selected; {masked:.0%} [MASK], {kept:.0%} unchanged.")
+
+
+def check_parameter_count(fn: Callable[[BertConfig], int]) -> bool:
+    """``fn(config) -> int``: the exact number of parameters of ``BertModel(config)`` (no pre-training heads)."""
+    name = "check_parameter_count"
+    configs = [BertConfig.base(), BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=3,
+                                             num_attention_heads=2, intermediate_size=40,
+                                             max_position_embeddings=24, type_vocab_size=3)]
+    for config in configs:
+        got, error = attempt(name, fn, config)
+        if error:
+            print(error)
+            return False
+        with torch.device("meta"):
+            want = BertModel(config).num_parameters()
+        if got != want:
+            return report(name, False, f"for L={config.num_hidden_layers}, H={config.hidden_size}, "
+                                       f"I={config.intermediate_size} you said {got}, the model has {want}: "
+                                       "count embeddings (V+P+S)·H + LayerNorm, per layer Q,K,V,out + FFN + "
+                                       "two LayerNorms, and the pooler; biases too.")
+    return report(name, True, f"correct: BERT-base has {configs[0].num_parameters():,} parameters.")
+
+
+def check_input_embeddings(fn: Callable) -> bool:
+    """``fn(embeddings, input_ids, token_type_ids) -> (B, T, H)``: token + segment + position, LayerNorm."""
+    name = "check_input_embeddings"
+    torch.manual_seed(0)
+    model = BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=32, max_position_embeddings=12)).eval()
+    ids = torch.randint(5, 40, (2, 7))
+    types = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]])
+    got, error = attempt(name, fn, model.embeddings, ids, types)
+    if error:
+        print(error)
+        return False
+    with torch.no_grad():
+        want = model.embeddings(ids, types)
+    if close(got, want, atol=1e-5):
+        return report(name, True, "correct: the sum of the three embeddings, normalised.")
+    return report(name, False, "expected LayerNorm(word_embeddings(ids) + token_type_embeddings(types) + "
+                               "position_embeddings.weight[:T]); check each term and the LayerNorm.")

@@ -1,0 +1,248 @@
+"""The LSTM: one cell written out gate by gate, and a stacked LSTM language model built on ``nn.LSTM``.
+
+- ``LSTMCell`` is the teaching version: the four gate equations in plain tensor code, with the same
+  parameter names and layout as ``torch.nn.LSTM`` (gates stacked i, f, g, o), so weights copy across
+  and the two agree to float precision (``unroll`` runs it over a sequence).
+- ``LSTMLM`` is the model the course trains: embedding -> dropout -> ``nn.LSTM`` (L layers) -> dropout
+  -> a softmax over the vocabulary, optionally tied to the embedding. ``logits_and_state`` takes and
+  returns the recurrent state, which is what truncated back-propagation through time carries over.
+- ``native_lstm()`` switches torch's oneDNN (mkldnn) LSTM kernel off for a block. Measured on our
+  2-core CPU at the course's sizes (``benchmarks/bench_lm.py``, a quiet machine, 2 threads), a training
+  step took 0.67-0.82x the native kernel's time with oneDNN (H 128, B 64: 20 vs 28 ms at T 11, 56 vs
+  84 ms at T 35; H 256, B 32, T 35, V 5000: 137 vs 166 ms), so ``LSTMLM`` keeps oneDNN on
+  (``config.mkldnn=True``) and runs the native kernel when ``mkldnn=False``. Re-measure on new hardware.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from course_lib.text import pad_batch
+
+State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (L, B, H) for a stack, (B, H) for one cell
+
+
+class LSTMCell(nn.Module):
+    """One LSTM step: ``(x_t, (h, c)) -> (h_t, c_t)``; x (B, I), h and c (B, H).
+
+    Parameters are named and laid out as in ``nn.LSTM`` layer 0 (``weight_ih`` (4H, I), ``weight_hh``
+    (4H, H), ``bias_ih``, ``bias_hh`` (4H)), so ``cell.load_from(lstm, layer=k)`` copies layer k.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
+        bound = 1 / math.sqrt(hidden_size)  # nn.LSTM's initialization: U(-1/sqrt(H), 1/sqrt(H))
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: torch.Tensor, state: State | None = None) -> State:
+        B, _ = x.shape
+        if state is None:
+            zeros = x.new_zeros(B, self.hidden_size)
+            state = (zeros, zeros)
+        h, c = state
+        gates = x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh  # (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=-1)  # each (B, H)
+        i = torch.sigmoid(i)  # input gate   i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi): how much to write
+        f = torch.sigmoid(f)  # forget gate  f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf): how much to keep
+        g = torch.tanh(g)  # candidate       g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg): what to write
+        o = torch.sigmoid(o)  # output gate  o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho): how much to show
+        c = f * c + i * g  # memory cell     c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t (the additive path gradients ride on)
+        h = o * torch.tanh(c)  # hidden      h_t = o_t ⊙ tanh(c_t)
+        return h, c
+
+    @torch.no_grad()
+    def load_from(self, lstm: nn.LSTM, layer: int = 0) -> LSTMCell:
+        """Copy layer ``layer`` of a (unidirectional, biased) ``nn.LSTM`` into this cell."""
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(self, name).copy_(getattr(lstm, f"{name}_l{layer}"))
+        return self
+
+
+def unroll(cells: list[LSTMCell] | LSTMCell, x: torch.Tensor, state: State | None = None
+           ) -> tuple[torch.Tensor, State]:
+    """Run a stack of cells over a sequence, one time step after the other: what ``nn.LSTM`` computes.
+
+    x (B, T, I) -> outputs of the top layer (B, T, H) and the final state (h, c), each (L, B, H).
+    """
+    cells = [cells] if isinstance(cells, LSTMCell) else list(cells)
+    B, T, _ = x.shape
+    hs = [None] * len(cells) if state is None else list(zip(state[0], state[1], strict=True))
+    outputs = []
+    for t in range(T):  # the loop that cannot be parallelized: step t needs the state of step t - 1
+        inp = x[:, t]
+        for k, cell in enumerate(cells):
+            hs[k] = cell(inp, hs[k])
+            inp = hs[k][0]
+        outputs.append(inp)
+    h = torch.stack([s[0] for s in hs])  # (L, B, H)
+    c = torch.stack([s[1] for s in hs])  # (L, B, H)
+    return torch.stack(outputs, dim=1), (h, c)
+
+
+@contextlib.contextmanager
+def native_lstm(enabled: bool = True) -> Iterator[None]:
+    """Run LSTMs with torch's native CPU kernels instead of oneDNN (mkldnn) inside this block.
+
+    Only the oneDNN switch changes; its other flags are left alone (``flags()`` would also set TF32).
+    """
+    if not enabled:
+        yield
+        return
+    with torch.backends.mkldnn.flags(enabled=False, deterministic=None, allow_tf32=None, fp32_precision=None):
+        yield
+
+
+@dataclass
+class LSTMLMConfig:
+    vocab_size: int = 854  # len(vocab): the toy world's 847 words + 7 special tokens (pretrained_lstm_lm sets it)
+    embedding_size: int = 128  # E: size of a word vector
+    hidden_size: int = 128  # H: size of h and c in every layer (128 beat 256 within a CPU minute)
+    num_layers: int = 2  # L: stacked LSTM layers
+    dropout: float = 0.0  # on the embeddings, between layers, before the softmax (0.1 did worse on the toy world)
+    tie_embeddings: bool = True  # the softmax reuses the embedding matrix (needs E == H)
+    mkldnn: bool = True  # oneDNN's LSTM kernel; it trained 1.2-1.5x faster than the native one on our CPU
+
+    def __post_init__(self) -> None:
+        if self.tie_embeddings and self.embedding_size != self.hidden_size:
+            raise ValueError(f"tie_embeddings needs embedding_size == hidden_size, got "
+                             f"{self.embedding_size} and {self.hidden_size}: untie them or make them equal")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    @classmethod
+    def tiny(cls, vocab_size: int = 20) -> LSTMLMConfig:
+        return cls(vocab_size=vocab_size, embedding_size=32, hidden_size=32, num_layers=2, dropout=0.0)
+
+
+class LSTMLM(nn.Module):
+    """A stacked LSTM language model: p(w_t | w_1 .. w_{t-1}) for every position at once.
+
+    ``forward(input_ids (B, T), targets (B, T) | None, state) -> (logits (B, T, V), loss | None)``;
+    targets equal to ``ignore_index`` ([PAD] = 0) do not count in the mean cross-entropy.
+    ``vocab`` (optional) lets ``token_logprobs`` and ``sample`` in ``course_lib.lm`` work on words.
+    """
+
+    ignore_index = 0  # Vocab.pad_id
+
+    def __init__(self, config: LSTMLMConfig, vocab=None) -> None:
+        super().__init__()
+        self.config, self.vocab = config, vocab
+        if vocab is not None and len(vocab) != config.vocab_size:
+            raise ValueError(f"config.vocab_size={config.vocab_size} but the vocabulary has {len(vocab)} tokens")
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
+        self.lstm = nn.LSTM(config.embedding_size, config.hidden_size, config.num_layers, batch_first=True,
+                            dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.dropout = nn.Dropout(config.dropout)
+        self.decoder = nn.Linear(config.hidden_size, config.vocab_size)
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+        if config.tie_embeddings:
+            self.decoder.weight = self.embedding.weight  # one (V, H) matrix reads words in and scores them out
+
+    def logits_and_state(self, input_ids: torch.Tensor, state: State | None = None
+                         ) -> tuple[torch.Tensor, State]:
+        """input_ids (B, T) -> logits (B, T, V) and the final state (h, c), each (L, B, H)."""
+        B, T = input_ids.shape
+        x = self.dropout(self.embedding(input_ids))  # (B, T, E)
+        with native_lstm(enabled=not self.config.mkldnn):
+            h, state = self.lstm(x, state)  # (B, T, H)
+        return self.decoder(self.dropout(h)), state  # (B, T, V)
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy (nats per predicted token) over the targets that are not [PAD]."""
+        return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=self.ignore_index)
+
+    def forward(self, input_ids: torch.Tensor, targets: torch.Tensor | None = None,
+                state: State | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        logits, _ = self.logits_and_state(input_ids, state)
+        return logits, (None if targets is None else self.loss(logits, targets))
+
+    def _words(self):
+        if self.vocab is None:
+            raise ValueError("this LSTMLM has no vocabulary: build it as LSTMLM(config, vocab)")
+        return self.vocab
+
+    @torch.no_grad()
+    def token_logprobs(self, sentences: Sequence[Sequence[str]], batch_size: int = 512) -> list[np.ndarray]:
+        """log p(w_t | <bos> w_1 .. w_{t-1}) for each word and the final <eos> of each sentence.
+
+        Each sentence is read on its own from <bos> (the sentence-level model the toy world's bound
+        assumes). Returns one float64 array of ``len(sentence) + 1`` entries per sentence.
+        """
+        vocab, was_training = self._words(), self.training
+        self.eval()
+        encoded = [[vocab.bos_id, *vocab.encode(list(s)), vocab.eos_id] for s in sentences]
+        out: list[np.ndarray] = []
+        device = self.embedding.weight.device
+        for start in range(0, len(encoded), batch_size):
+            chunk = encoded[start:start + batch_size]
+            ids, _ = pad_batch(chunk, vocab.pad_id)  # (B, T + 1)
+            ids = ids.to(device)
+            logits, _ = self.logits_and_state(ids[:, :-1])  # (B, T, V)
+            logp = logits.float().log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1).double().cpu()
+            out.extend(logp[i, : len(seq) - 1].numpy() for i, seq in enumerate(chunk))
+        self.train(was_training)
+        return out
+
+    @torch.no_grad()
+    def sample(self, num_sentences: int, max_length: int = 30, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> list[list[str]]:
+        """Sentences drawn word by word from the model, from <bos> until <eos> (or ``max_length`` words).
+
+        Special tokens other than <eos> are never drawn. ``generator`` (CPU) makes the draw repeatable.
+        """
+        vocab, was_training = self._words(), self.training
+        self.eval()
+        device = self.embedding.weight.device
+        banned = torch.tensor(sorted(vocab.special_ids - {vocab.eos_id}), device=device)
+        tokens = torch.full((num_sentences, 1), vocab.bos_id, device=device)
+        state, finished, words = None, torch.zeros(num_sentences, dtype=torch.bool), []
+        for _ in range(max_length + 1):
+            logits, state = self.logits_and_state(tokens, state)  # (B, 1, V)
+            logits = logits[:, -1].float() / temperature
+            logits[:, banned] = -math.inf
+            probs = torch.softmax(logits, -1).cpu()
+            tokens = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
+            words.append(tokens[:, 0])
+            finished |= tokens[:, 0] == vocab.eos_id
+            tokens = tokens.to(device)
+            if finished.all():
+                break
+        out = []
+        for row in torch.stack(words, 1).tolist():
+            cut = row.index(vocab.eos_id) if vocab.eos_id in row else min(len(row), max_length)
+            out.append(vocab.decode(row[:cut]))
+        self.train(was_training)
+        return out
+
+
+def detach_state(state: State) -> State:
+    """Cut the graph behind the state: gradients stop at the chunk boundary (truncated BPTT)."""
+    return tuple(s.detach() for s in state)  # type: ignore[return-value]
+
+
+def tbptt_step(model: LSTMLM, batch: dict, state: State | None) -> tuple[torch.Tensor, State]:
+    """A ``course_lib.train.fit`` step for truncated back-propagation through time.
+
+    The state that ends one chunk starts the next (the model keeps reading the same streams), but
+    detached, so back-propagation stops at the chunk boundary. ``batch["reset"]`` (first chunk of an
+    epoch) starts from zeros again.
+    """
+    if batch.get("reset", False):
+        state = None
+    logits, state = model.logits_and_state(batch["input_ids"], state)
+    return model.loss(logits, batch["targets"]), detach_state(state)

@@ -1,0 +1,370 @@
+"""course_lib.transformer, transformer_models and compare: against torch, the order properties, causality,
+padding, training and greedy decoding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from course_lib.attention import padding_mask
+from course_lib.compare import matched_layers, path_lengths, receptive_field, time_layers
+from course_lib.train import TrainConfig, fit
+from course_lib.transformer import (
+    BERT_LAYER_NAMES,
+    FeedForward,
+    LearnedPositionalEmbedding,
+    SinusoidalPositionalEncoding,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    offset_matrix,
+    positional_encoding,
+    sinusoidal_positions,
+)
+from course_lib.transformer_models import (
+    Seq2SeqTransformer,
+    TransformerClassifier,
+    TransformerConfig,
+    joint_attention,
+)
+
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------- positional encodings
+
+
+def test_sinusoidal_positions_follow_the_formula() -> None:
+    pe = sinusoidal_positions(7, 6)
+    assert pe.shape == (7, 6)
+    for p in (0, 3, 6):
+        for i in range(3):
+            angle = torch.tensor(p / 10000 ** (2 * i / 6), dtype=torch.float64)
+            assert_close(pe[p, 2 * i].double(), angle.sin(), atol=1e-6, rtol=0)
+            assert_close(pe[p, 2 * i + 1].double(), angle.cos(), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError):
+        sinusoidal_positions(4, 5)  # odd width
+
+
+@pytest.mark.parametrize("d", [2, 16, 64])
+@pytest.mark.parametrize("k", [1, 4, -3, 17])
+def test_sinusoidal_relative_offset_is_one_linear_map(d: int, k: int) -> None:
+    """PE(p + k) = M_k PE(p), with the same M_k at every position p."""
+    pe = sinusoidal_positions(120, d)
+    M = offset_matrix(k, d)
+    p = torch.arange(20, 100)
+    assert_close(pe[p] @ M.T, pe[p + k], atol=2e-5, rtol=0)
+    assert_close(M @ M.T, torch.eye(d), atol=1e-5, rtol=0)  # a rotation: lengths are kept
+
+
+def test_every_position_is_distinct() -> None:
+    pe = sinusoidal_positions(512, 64)
+    distances = torch.cdist(pe, pe) + torch.eye(512) * 100
+    assert distances.min() > 0.1
+
+
+def test_learned_positions_add_one_vector_per_position() -> None:
+    emb = LearnedPositionalEmbedding(8, 4)
+    x = torch.zeros(2, 5, 4)
+    assert_close(emb(x), emb.weight[:5].expand(2, 5, 4))
+    with pytest.raises(ValueError):
+        emb(torch.zeros(1, 9, 4))
+    assert_close(SinusoidalPositionalEncoding(4)(x)[1], sinusoidal_positions(5, 4))
+    with pytest.raises(ValueError):
+        positional_encoding("rotary", 4, 8)
+
+
+# ------------------------------------------------------------------------------ order blindness
+
+
+def test_without_positions_self_attention_is_permutation_equivariant() -> None:
+    layer = TransformerEncoder(2, 16, 4, 32, dropout=0.0).eval()
+    x = torch.randn(3, 9, 16)
+    perm = torch.randperm(9)
+    assert not torch.equal(perm, torch.arange(9))
+    y, _ = layer(x)
+    y_perm, _ = layer(x[:, perm])
+    assert_close(y_perm, y[:, perm], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sinusoidal", "learned"])
+def test_positions_break_permutation_equivariance(kind: str) -> None:
+    layer = TransformerEncoder(2, 16, 4, 32, dropout=0.0).eval()
+    positions = positional_encoding(kind, 16, 9)
+    if kind == "learned":
+        nn.init.normal_(positions.weight)
+    x = torch.randn(3, 9, 16)
+    perm = torch.roll(torch.arange(9), 1)
+    y, _ = layer(positions(x))
+    y_perm, _ = layer(positions(x[:, perm]))
+    assert (y_perm - y[:, perm]).abs().max() > 0.1
+
+
+def test_classifier_without_positions_cannot_tell_a_shuffle() -> None:
+    config = TransformerConfig.tiny(positions="none")
+    model = TransformerClassifier(config, num_classes=2).eval()
+    ids = torch.randint(7, config.vocab_size, (4, 6))
+    logits, _ = model(ids)
+    shuffled, _ = model(ids[:, torch.tensor([5, 2, 0, 1, 4, 3])])
+    assert_close(logits, shuffled, atol=1e-5, rtol=1e-5)
+    ordered = TransformerClassifier(TransformerConfig.tiny(positions="sinusoidal"), 2).eval()
+    assert not torch.allclose(ordered(ids)[0], ordered(ids[:, torch.tensor([5, 2, 0, 1, 4, 3])])[0], atol=1e-4)
+
+
+# --------------------------------------------------------------------------------- layers vs torch
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_from_torch_gives_torch_outputs(norm_first: bool, activation: str) -> None:
+    reference = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, activation=activation, batch_first=True,
+                                           norm_first=norm_first).eval()
+    ours = TransformerEncoderLayer.from_torch(reference)
+    assert not ours.training and ours.norm_first == norm_first
+    x = torch.randn(3, 7, 32)
+    assert_close(ours(x)[0], reference(x))
+    lengths = torch.tensor([7, 4, 2])
+    ignore = torch.arange(7)[None, :] >= lengths[:, None]  # torch: True = ignore
+    out, _ = ours(x, padding_mask(lengths))
+    for b, n in enumerate(lengths.tolist()):  # torch's fast path zeroes padded rows: compare real tokens
+        assert_close(out[b, :n], reference(x, src_key_padding_mask=ignore)[b, :n])
+
+
+def test_from_torch_gradients_match_in_float64() -> None:
+    reference = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=True).double()
+    ours = TransformerEncoderLayer.from_torch(reference)
+    x = torch.randn(2, 5, 16, dtype=torch.float64)
+    ours(x)[0].pow(2).sum().backward()
+    reference(x).pow(2).sum().backward()
+    assert_close(ours.ffn.linear1.weight.grad, reference.linear1.weight.grad)
+    assert_close(ours.self_attn.query.weight.grad, reference.self_attn.in_proj_weight.grad[:16])
+
+
+def test_post_ln_layer_is_add_and_norm_of_its_parts() -> None:
+    layer = TransformerEncoderLayer(16, 4, 32, dropout=0.0)
+    x = torch.randn(2, 5, 16)
+    a = layer.norm1(x + layer.self_attn(x, x, x)[0])
+    expected = layer.norm2(a + layer.ffn.linear2(torch.relu(layer.ffn.linear1(a))))
+    out, weights = layer(x, need_weights=True)
+    assert_close(out, expected)
+    assert weights.shape == (2, 4, 5, 5)
+    assert_close(weights.sum(-1), torch.ones(2, 4, 5))
+    assert isinstance(layer.ffn, FeedForward)
+
+
+def test_bert_names_point_at_real_parameters() -> None:
+    names = {n for n, _ in TransformerEncoderLayer(16, 4, 32).named_parameters()}
+    for ours in BERT_LAYER_NAMES.values():
+        assert {f"{ours}.weight", f"{ours}.bias"} <= names
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_padding_does_not_change_real_tokens(norm_first: bool) -> None:
+    encoder = TransformerEncoder(2, 16, 4, 32, dropout=0.0, norm_first=norm_first)
+    short = torch.randn(1, 4, 16)
+    padded = torch.cat([short, torch.randn(1, 3, 16) * 50], dim=1)  # junk in the padding
+    alone, _ = encoder(short)
+    together, _ = encoder(padded, padding_mask([4], max_length=7))
+    assert_close(together[:, :4], alone, atol=1e-5, rtol=1e-5)
+
+    decoder = TransformerDecoder(2, 16, 4, 32, dropout=0.0, norm_first=norm_first)
+    y = torch.randn(1, 3, 16)
+    assert_close(decoder(y, padded, padding_mask([4], max_length=7))[0], decoder(y, short)[0],
+                 atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_is_causal(norm_first: bool) -> None:
+    """Changing the targets after step t leaves outputs at steps 0..t unchanged; changing step t does not."""
+    decoder = TransformerDecoder(2, 16, 4, 32, dropout=0.0, norm_first=norm_first)
+    memory = torch.randn(2, 6, 16)
+    y = torch.randn(2, 8, 16)
+    out, _ = decoder(y, memory)
+    for t in (0, 3, 6):
+        changed = y.clone()
+        changed[:, t + 1:] = torch.randn(2, 7 - t, 16)
+        out2, _ = decoder(changed, memory)
+        assert_close(out2[:, :t + 1], out[:, :t + 1])
+        assert (out2[:, t + 1:] - out[:, t + 1:]).abs().max() > 1e-3
+
+
+def test_decoder_layer_returns_self_and_cross_weights() -> None:
+    layer = TransformerDecoderLayer(16, 4, 32, dropout=0.0)
+    out, weights = layer(torch.randn(2, 5, 16), torch.randn(2, 7, 16), need_weights=True)
+    assert out.shape == (2, 5, 16)
+    assert weights.self_attention.shape == (2, 4, 5, 5) and weights.cross_attention.shape == (2, 4, 5, 7)
+    assert layer(torch.randn(2, 5, 16), torch.randn(2, 7, 16))[1] is None
+
+
+# ----------------------------------------------------------------------------------- seq2seq
+
+
+def reversal_batch(config: TransformerConfig, B: int = 8, T: int = 5, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Reverse a random sequence of word ids (7.. vocab_size - 1); the last two rows are padded shorter."""
+    g = torch.Generator().manual_seed(seed)
+    src = torch.randint(7, config.vocab_size, (B, T), generator=g)
+    lengths = torch.full((B,), T)
+    lengths[-2:] = T - 2
+    src_mask = (torch.arange(T)[None] < lengths[:, None]).long()
+    src = src * src_mask
+    tgt = [row[:n].flip(0).tolist() for row, n in zip(src, lengths)]
+    tgt_in = torch.zeros(B, T + 1, dtype=torch.long)
+    tgt_out = torch.zeros(B, T + 1, dtype=torch.long)
+    for b, t in enumerate(tgt):
+        tgt_in[b, :len(t) + 1] = torch.tensor([config.bos_id, *t])
+        tgt_out[b, :len(t) + 1] = torch.tensor([*t, config.eos_id])
+    return {"src_ids": src, "src_mask": src_mask, "tgt_in": tgt_in, "tgt_out": tgt_out,
+            "tgt_mask": (tgt_out != 0).long()}
+
+
+@pytest.mark.parametrize("positions", ["sinusoidal", "learned"])
+def test_seq2seq_overfits_one_batch_and_decodes_it(positions: str) -> None:
+    config = TransformerConfig.tiny(positions=positions)
+    model = Seq2SeqTransformer(config)
+    batch = reversal_batch(config)
+    _, before = model(**batch)
+    history = fit(model, [batch], TrainConfig(steps=100, lr=5e-3, progress=False))
+    _, after = model(**batch)
+    assert after < 0.05 < before.item() / 20, (before.item(), after.item())
+    assert history.train_loss[-1] < 0.1
+    model.eval()
+    decoded = model.greedy_decode(batch["src_ids"], batch["src_mask"], max_len=10)
+    expected = batch["tgt_out"][:, :decoded.shape[1]]
+    assert torch.equal(decoded, expected)
+
+
+def test_greedy_decoding_stops_at_eos_and_respects_max_len() -> None:
+    config = TransformerConfig.tiny()
+    model = Seq2SeqTransformer(config).eval()
+    src = torch.randint(7, config.vocab_size, (3, 4))
+    with torch.no_grad():  # make <eos> the only thing the model can say: decoding stops after one step
+        model.embedding.weight[config.eos_id] = model.embedding.weight.abs().sum() + 10.0
+        model.decoder.norm = nn.Identity()
+        for layer in model.decoder.layers:
+            layer.norm3.weight.zero_()
+            layer.norm3.bias.copy_(model.embedding.weight[config.eos_id] / 100)
+    out = model.greedy_decode(src, max_len=9)
+    assert out.tolist() == [[config.eos_id]] * 3
+
+    never = Seq2SeqTransformer(config).eval()
+    with torch.no_grad():
+        never.embedding.weight[config.eos_id] = -never.embedding.weight.abs().sum()
+    out = never.greedy_decode(src, max_len=5)
+    assert out.shape == (3, 5) and (out != config.eos_id).all()
+
+
+def test_rows_that_finished_are_padded() -> None:
+    config = TransformerConfig.tiny()
+    model = Seq2SeqTransformer(config)
+    batch = reversal_batch(config)
+    fit(model, [batch], TrainConfig(steps=100, lr=5e-3, progress=False))
+    model.eval()
+    out = model.greedy_decode(batch["src_ids"], batch["src_mask"], max_len=12)
+    for row in out.tolist():
+        end = row.index(config.eos_id)
+        assert all(t == config.pad_id for t in row[end + 1:])
+
+
+def test_attention_maps_have_the_explorer_shapes() -> None:
+    config = TransformerConfig.tiny(num_encoder_layers=2, num_decoder_layers=2)
+    model = Seq2SeqTransformer(config)
+    batch = reversal_batch(config, B=2)
+    att = model.attention(batch["src_ids"], batch["tgt_in"], batch["src_mask"])
+    assert [w.shape for w in att.cross] == [(2, 2, 6, 5)] * 2
+    joint = joint_attention(att, index=1)
+    assert joint.shape == (2, 2, 11, 11)
+    assert_close(joint[:, :, :5, :5], torch.stack(att.encoder)[:, 1])
+    assert torch.all(joint[:, :, :5, 5:] == 0)
+    assert_close(joint[:, :, 5:].sum(-1), torch.full((2, 2, 6), 2.0))  # self + cross, each sums to 1
+
+
+def test_config_tiny_and_parameter_sharing() -> None:
+    config = TransformerConfig.tiny(d_model=16)
+    assert config.d_model == 16 and config.num_heads == 2
+    model = Seq2SeqTransformer(config)
+    assert config.vocab_size * config.d_model == model.embedding.weight.numel()
+    logits, loss = model(torch.randint(7, 24, (2, 3)), torch.randint(7, 24, (2, 4)))
+    assert logits.shape == (2, 4, 24) and loss is None
+
+
+# ----------------------------------------------------------------------------------- compare
+
+
+def test_receptive_fields_of_the_three_layers() -> None:
+    layers = matched_layers(width=8, kernel_size=3, num_heads=2)
+    assert receptive_field(layers["1-D CNN"], T=9, position=4) == [3, 4, 5]
+    assert receptive_field(layers["1-D CNN"], T=9, position=4, num_layers=2) == [2, 3, 4, 5, 6]
+    assert receptive_field(layers["LSTM"], T=9, position=4) == [0, 1, 2, 3, 4]
+    assert receptive_field(layers["self-attention"], T=9, position=4) == list(range(9))
+    n = 9
+    cnn = path_lengths(n)["1-D CNN"]["layers"]
+    assert 0 in receptive_field(layers["1-D CNN"], T=n, position=n - 1, num_layers=cnn)
+    assert 0 not in receptive_field(layers["1-D CNN"], T=n, position=n - 1, num_layers=cnn - 1)
+
+
+def test_time_layers_returns_a_time_per_layer_and_length() -> None:
+    times = time_layers([4, 8], batch_size=2, width=8, repeats=1)
+    assert set(times) == {"LSTM", "1-D CNN", "self-attention"}
+    assert all(set(t) == {4, 8} and all(v > 0 for v in t.values()) for t in times.values())
+
+
+# ----------------------------------------------------------------------------------- checkers
+
+
+def test_checkers_of_notebook_07(capsys) -> None:
+    from course_lib.checks.positional import check_equivariance_gap, check_offset_matrix, check_sinusoidal
+
+    def todo(*args):
+        raise NotImplementedError
+
+    assert not check_sinusoidal(todo) and "not attempted" in capsys.readouterr().out
+    assert check_sinusoidal(sinusoidal_positions)
+    swapped = lambda T, d: sinusoidal_positions(T, d).view(T, d // 2, 2).flip(-1).reshape(T, d)  # noqa: E731
+    assert not check_sinusoidal(swapped) and "swapped" in capsys.readouterr().out
+    assert check_offset_matrix(offset_matrix)
+    assert not check_offset_matrix(lambda k, d: offset_matrix(k, d).T) and "transpose" in capsys.readouterr().out
+    assert check_equivariance_gap(lambda f, x, p: (f(x[:, p]) - f(x)[:, p]).abs().max().item())
+    assert not check_equivariance_gap(lambda f, x, p: (f(x[:, p]) - f(x)).abs().max().item())
+    assert not check_equivariance_gap(lambda f, x, p: "big")
+
+
+def test_checkers_of_notebook_08(capsys) -> None:
+    from course_lib.checks.transformer import check_cnn_layers, check_encoder_layer, check_greedy, check_pre_ln_layer
+
+    def post(layer, x):
+        h = layer.norm1(x + layer.self_attn(x, x, x)[0])
+        return layer.norm2(h + layer.ffn(h))
+
+    def pre(layer, x):
+        h = layer.norm1(x)
+        x = x + layer.self_attn(h, h, h)[0]
+        return x + layer.ffn(layer.norm2(x))
+
+    assert check_encoder_layer(post) and check_pre_ln_layer(pre)
+    assert not check_encoder_layer(pre) and "other variant" in capsys.readouterr().out
+    assert not check_pre_ln_layer(lambda layer, x: x)
+
+    def greedy(next_logits, bos, eos, max_len):
+        out = []
+        while len(out) < max_len:
+            out.append(int(next_logits([bos, *out]).argmax()))
+            if out[-1] == eos:
+                break
+        return out
+
+    assert check_greedy(greedy)
+    assert not check_greedy(lambda nl, b, e, m: [b, *greedy(nl, b, e, m)]) and "<bos>" in capsys.readouterr().out
+    assert not check_greedy(lambda nl, b, e, m: greedy(nl, b, e, m + 1))
+    assert check_cnn_layers(lambda n, k: -(-(n - 1) // (k // 2)))
+    assert not check_cnn_layers(lambda n, k: -(-(n - 1) // (k - 1)))
