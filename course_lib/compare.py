@@ -114,7 +114,7 @@ def time_layers(lengths: Sequence[int], batch_size: int = 16, width: int = 128, 
     for T in lengths:
         x = torch.randn(batch_size, T, width)
         for name, layer in layers.items():
-            def step(layer: nn.Module = layer) -> None:
+            def step(layer: nn.Module = layer, x: torch.Tensor = x) -> None:
                 layer.zero_grad(set_to_none=True)
                 layer(x).sum().backward()
 

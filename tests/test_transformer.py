@@ -32,7 +32,6 @@ from course_lib.transformer_models import (
 )
 
 
-
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny models run fastest on one thread (and do not fight other processes for the cores)."""
@@ -218,7 +217,7 @@ def reversal_batch(config: TransformerConfig, B: int = 8, T: int = 5, seed: int 
     lengths[-2:] = T - 2
     src_mask = (torch.arange(T)[None] < lengths[:, None]).long()
     src = src * src_mask
-    tgt = [row[:n].flip(0).tolist() for row, n in zip(src, lengths)]
+    tgt = [row[:n].flip(0).tolist() for row, n in zip(src, lengths, strict=True)]
     tgt_in = torch.zeros(B, T + 1, dtype=torch.long)
     tgt_out = torch.zeros(B, T + 1, dtype=torch.long)
     for b, t in enumerate(tgt):

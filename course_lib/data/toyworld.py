@@ -13,6 +13,9 @@ grammar (``toyworld_grammar``), so the course runs offline and every claim it ma
 - Ten polysemous words (bank, bat, ...) whose sense is fixed by a cue word only on the right for six
   of them and only on the left for four, sometimes behind distractors (``info["cue_distance"]``).
 - Agreement across a relative clause: ``the cow that the farmers feed sleeps`` / ``the cows ... sleep``.
+- Analogy families (gender, plural, verb number, country-resident, country-dish) that word vectors can
+  solve by vector arithmetic: a word's identity and its attribute come from separate, shared contexts
+  (``he feeds this dairy cow``, ``the king rules his kingdom``, ``NAME eats rome pasta``).
 - ``logprob(tokens)`` is the exact sentence probability with topic and character summed out (the
   *sentence-level* distribution: each sentence as if drawn alone). A model that reads the earlier
   sentences of a document knows the topic and the name and can do better;
@@ -291,7 +294,7 @@ def toy_world(config: ToyWorldConfig | None = None) -> ToyWorld:
 
 
 def toyworld_corpus(split: str = "train", seed: int = 0, num_documents: int | None = None) -> Corpus:
-    """The default toy world's ``split`` for ``seed``: ~1M tokens for "train", ~100k for the others.
+    """The default toy world's ``split`` for ``seed``: ~0.8M tokens for "train", ~80k for the others.
 
     Raises ``ValueError`` for an unknown split or ``num_documents < 1``.
     """

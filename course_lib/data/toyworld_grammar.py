@@ -12,6 +12,20 @@ Every surface form belongs to exactly one category and no two templates share a 
 so a token sequence has at most one derivation and ``p(sentence) = p(e) * prod p(word)``. Every
 template belongs to one topic (topic words or the topic's character names), which the sentence-level
 probability sums out: ``p(s) = sum_t p(t) p(s | t) = p(t_s) p(s | t_s)``.
+
+The analogy families (``tasks.analogy_pairs``) are built so that word vectors can solve them by
+3CosAdd: a word ``(identity, attribute)`` gets its neighbours (within two words) from two independent
+sources, contexts of its identity that both members of a pair share and contexts of its attribute that
+every word with that attribute shares, in every topic; the two members never stand next to each other.
+
+- plural and verb number (``pronoun`` family, the most frequent one): ``he feeds this dairy cow`` /
+  ``they feed these dairy cows``. The noun's own modifier (dairy) is its identity, this/each vs
+  these/some its number; the verb's objects are its identity, he/she vs they its number.
+- gender: ``the king rules his kingdom and the duchess governs her duchy``: each role pair has its
+  own verb and object (identity), his/her is the gender.
+- countries: ``NAME flies to rome italy``, ``NAME meets the rome italian``, ``NAME eats rome pasta``:
+  the city is the country's identity; the country, its residents and its dish never meet. Every
+  topic's characters travel, so these sentences come in every topic.
 """
 
 from __future__ import annotations
@@ -30,21 +44,20 @@ LITERAL_TAGS = {
     "the": "DET", "all": "DET", "that": "PRON", "his": "PRON", "her": "PRON", "their": "PRON", "and": "CCONJ",
     "to": "ADP", "from": "ADP", "on": "ADP", "near": "ADP", "by": "ADP", "above": "ADP", "among": "ADP",
     "with": "ADP", "under": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "great": "ADJ",
-    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "over": "ADP", "meets": "VERB",
-    "eats": "VERB", "around": "ADP", "is": "VERB",
-    "are": "VERB",
+    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "meets": "VERB", "eats": "VERB",
+    "is": "VERB", "are": "VERB",
 }
 
 # share of a topic's non-polysemous sentences per template family (renormalized over the families a topic has)
 FAMILY_WEIGHTS = {
-    "name_svo": 0.15, "pronoun": 3.0, "predicate": 1.0, "svo": 0.06, "svo_plural": 0.06, "count": 0.06, "intransitive": 0.06,
-    "agreement": 0.1,
+    "name_svo": 0.15, "pronoun": 5.0, "predicate": 1.0, "svo": 0.06, "svo_plural": 0.06, "count": 0.06,
+    "intransitive": 0.06, "agreement": 0.1,
 }
 # the travel templates of every country (C country, R resident, F dish, CITY its city)
-COUNTRY_FRAMES = (("NAME", "flies", "to", "CITY", "C"), ("NAME", "meets", "the", "CITY", "R"), ("NAME", "eats", "CITY", "F"))
+COUNTRY_FRAMES = (("NAME", "flies", "to", "CITY", "C"), ("NAME", "meets", "the", "CITY", "R"),
+                  ("NAME", "eats", "CITY", "F"))
 # the analogy families' fixed share of their topic's non-polysemous sentences (the rest: FAMILY_WEIGHTS)
-SPECIAL_SHARES = {"roles": 0.5, "countries": 0.1, "countries.travel": 0.3}
-ROLE_CLAUSES = (0.0, 1.0)  # share of roles sentences with one clause and with two ("... and the queen rules ...")
+SPECIAL_SHARES = {"roles": 0.45, "countries": 0.1, "countries.travel": 0.3}
 # right-side distractors between a polysemous word and its cue, with their probabilities
 RIGHT_DISTRACTORS = (((), 0.4), (("ADV",), 0.2), (("on", "DAY"), 0.2), (("on", "DAY", "ADV"), 0.2))
 LEFT_DISTRACTORS = (((), 0.4), (("ADJD",), 0.3), (("ADJD", "ADJD"), 0.3))
@@ -52,22 +65,23 @@ LEFT_DISTRACTORS = (((), 0.4), (("ADJD",), 0.3), (("ADJD", "ADJD"), 0.3))
 
 @dataclass
 class ToyWorldConfig:
-    """Size and shape of the toy world. Defaults give ~850 word types and ~1M training tokens."""
+    """Size and shape of the toy world. Defaults give ~850 word types and ~0.8M training tokens."""
 
     num_topics: int = 10  # topics used, in the order of ``toyworld_lexicon.TOPICS`` (at most 10)
     names_per_topic: int = 6  # recurring characters per topic (at most 6); NSP keys on them
     words_per_category: int | None = None  # cap on every word list (None: all typed words); tiny() uses 2
     num_polysemous: int = 10  # polysemous words, alternating right- and left-decided (at most 10)
-    num_countries: int = 8  # (country, resident, dish) triples of the travel topic (at most 8)
+    num_countries: int = 8  # (country, resident, dish, city) of the travel sentences (at most 8)
     polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates
     min_sentences: int = 3  # sentences per document, uniform in [min_sentences, max_sentences]
     max_sentences: int = 6
     zipf_exponent: float = 0.8  # the i-th word of a category weighs 1 / (i + 1) ** zipf_exponent
+    content_zipf_exponent: float = 0.4  # the same for a topic's nouns, verbs, adjectives and modifiers
     preference_boost: float = 30.0  # each noun's 2 own verbs weigh x this in those verbs' object rows
     subject_boost: float = 1.0  # each noun's 2 favourite verbs as its subject weigh x this
     own_choice: float = 0.9  # a role pair's own verb (and that verb's own object) has at least this probability
     grammar_seed: int = 1234  # fixes those favourites (the world's "meaning"), not the corpus sample
-    train_documents: int = 30_000  # default number of documents per split (~1M training tokens)
+    train_documents: int = 30_000  # default number of documents per split (~0.8M training tokens)
     validation_documents: int = 3_000
     test_documents: int = 3_000
     split_shares: tuple[float, float, float] = (0.8, 0.1, 0.1)  # a document's split is a hash of its text
@@ -171,7 +185,7 @@ class Grammar:
         return out
 
     def add_category(self, name: str, words: list[str], tag: str, topic: int | None = None,
-                     probs: np.ndarray | None = None) -> int:
+                     probs: np.ndarray | None = None, exponent: float | None = None) -> int:
         if name in self.category_index:
             raise ValueError(f"category {name!r} defined twice")
         cid = len(self.categories)
@@ -184,7 +198,8 @@ class Grammar:
             self.words.append(w)
             self.word_category.append(cid)
             ids.append(self.word_index[w])
-        probs = zipf(len(words), self.config.zipf_exponent) if probs is None else probs
+        exponent = self.config.zipf_exponent if exponent is None else exponent
+        probs = zipf(len(words), exponent) if probs is None else probs
         self.categories.append(Category(name, tag, np.array(ids, dtype=np.int64), probs, topic))
         self.category_index[name] = cid
         return cid
@@ -198,7 +213,7 @@ class Grammar:
 
     def preferences(self, n_parent: int, n_child: int, boost: float) -> np.ndarray:
         """(n_parent, n_child) rows p(child | parent): Zipf, with two favourite children per parent boosted."""
-        base = zipf(n_child, self.config.zipf_exponent)
+        base = zipf(n_child, self.config.content_zipf_exponent)
         rows = np.tile(base, (n_parent, 1))
         for row in rows:
             fav = self._rng.choice(n_child, size=min(2, n_child), replace=False)
@@ -218,7 +233,7 @@ class Grammar:
     def boosted(self, own: np.ndarray) -> np.ndarray:
         """Rows p(child | parent): Zipf over the children plus ``preference_boost`` / n on the parent's own ones."""
         n = own.shape[1]
-        rows = zipf(n, self.config.zipf_exponent) + own * self.config.preference_boost / n
+        rows = zipf(n, self.config.content_zipf_exponent) + own * self.config.preference_boost / n
         return rows / rows.sum(axis=1, keepdims=True)
 
     def own_choice(self, n: int) -> np.ndarray:
@@ -235,16 +250,16 @@ class Grammar:
         self.tables[key] = table
 
     def _add_topic(self, t: int, topic: lex.TopicLexicon) -> None:
-        s = topic.name
+        s, content = topic.name, self.config.content_zipf_exponent
         nouns, tr, intr = self.cap(topic.nouns), self.cap(topic.transitive), self.cap(topic.intransitive)
-        self.add_category(f"N.{s}", nouns, "NOUN", t)
-        self.add_category(f"NS.{s}", [lex.plural(n) for n in nouns], "NOUN", t)
-        self.add_category(f"V.{s}", [lex.third_person(v) for v in tr], "VERB", t)
-        self.add_category(f"VP.{s}", tr, "VERB", t)
-        self.add_category(f"I.{s}", [lex.third_person(v) for v in intr], "VERB", t)
-        self.add_category(f"IP.{s}", intr, "VERB", t)
-        self.add_category(f"A.{s}", self.cap(topic.adjectives), "ADJ", t)
-        self.add_category(f"M.{s}", self.cap(topic.modifiers), "ADJ", t)
+        self.add_category(f"N.{s}", nouns, "NOUN", t, exponent=content)
+        self.add_category(f"NS.{s}", [lex.plural(n) for n in nouns], "NOUN", t, exponent=content)
+        self.add_category(f"V.{s}", [lex.third_person(v) for v in tr], "VERB", t, exponent=content)
+        self.add_category(f"VP.{s}", tr, "VERB", t, exponent=content)
+        self.add_category(f"I.{s}", [lex.third_person(v) for v in intr], "VERB", t, exponent=content)
+        self.add_category(f"IP.{s}", intr, "VERB", t, exponent=content)
+        self.add_category(f"A.{s}", self.cap(topic.adjectives), "ADJ", t, exponent=content)
+        self.add_category(f"M.{s}", self.cap(topic.modifiers), "ADJ", t, exponent=content)
         names = list(topic.names[: self.config.names_per_topic])
         self.add_category(f"NAME.{s}", names, "PROPN", t, probs=np.full(len(names), 1.0 / len(names)))
         # lemma-level preferences shared by singular and plural forms
@@ -322,14 +337,16 @@ class Grammar:
         """Each family's variants: (probability within the family, slots, info).
 
         Noun phrases outside ``name_svo`` objects and the agreement family open with a number-marking
-        determiner (``this cow``, ``these cows``): the same two words mark number in every topic.
+        determiner (``this cow``, ``these cows``): the same words mark number in every topic. ``pronoun``
+        (``he feeds this dairy cow``) and ``predicate`` (``these cows are lazy``) carry most of the
+        plural and verb-number evidence; ``roles`` and ``countries`` the gender and country analogies.
         """
         fam: dict[str, list] = {}
         det = {"N": "DS", "NS": "DP", "": "DS", "S": "DP"}
         where = ([], ["PREP", "DS", f"N.{s}"])  # an optional place at the end
-        fam["name_svo"] = [(0.125, ["NAME." + s, f"V.{s}", "the", *adj, (f"{obj}.{s}", 1), *loc],
-                            {"subject": (0, 0), "verb": 1, "object": (3, 3 + len(adj))})
-                           for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
+        fam["name_svo"] = [(0.125, ["NAME." + s, f"V.{s}", "the", *mod, (f"{obj}.{s}", 3 if mod else 1), *loc],
+                            {"subject": (0, 0), "verb": 1, "object": (3, 3 + len(mod))})
+                           for mod in ([], [(f"M.{s}", 1)]) for obj in ("N", "NS") for loc in where]
         fam["svo"] = [(0.125, ["DS", *adj, f"N.{s}", (f"V.{s}", 1 + len(adj)), det[obj],
                                (f"{obj}.{s}", 2 + len(adj)), *loc], {})
                       for adj in ([], [f"A.{s}"]) for obj in ("N", "NS") for loc in where]
@@ -361,11 +378,9 @@ class Grammar:
         if has_roles:  # the pair's own verb and object carry its identity, his/her its gender
             clause = {"male": ["the", f"RM.{s}", (f"RV.{s}", 1), "his", (f"RO.{s}", 2)],
                       "female": ["the", f"RF.{s}", (f"RV.{s}", 1), "her", (f"RO.{s}", 2)]}
-            fam["roles"] = [(ROLE_CLAUSES[0] / 2, clause[g], {"gender": g}) for g in clause] + [
-                (ROLE_CLAUSES[1] / 4, clause[g] + ["and"] + _shifted(clause[h], len(clause[g]) + 1),
-                 {"gender": g, "second_gender": h}) for g in clause for h in clause]
-            fam["roles"] = [v for v in fam["roles"] if v[0] > 0]
-        if "travel" in self.topics:  # the city carries the country's identity; country, resident and dish never meet
+            fam["roles"] = [(0.25, clause[g] + ["and"] + _shifted(clause[h], len(clause[g]) + 1),
+                             {"gender": g, "second_gender": h}) for g in clause for h in clause]
+        if "travel" in self.topics:  # the city is the country's identity; country, resident and dish never meet
             k = len(self.countries)
             fill = {"NAME": "NAME." + s}  # every topic's characters travel
             fam["countries"] = [(1 / (len(COUNTRY_FRAMES) * k),
@@ -375,7 +390,8 @@ class Grammar:
 
     def _add_topic_templates(self, t: int, topic: lex.TopicLexicon) -> None:
         families = self._families(t, topic.name, bool(topic.roles))
-        shares = {f: SPECIAL_SHARES.get(f"{f}.{topic.name}", SPECIAL_SHARES[f]) for f in families if f in SPECIAL_SHARES}
+        shares = {f: SPECIAL_SHARES.get(f"{f}.{topic.name}", SPECIAL_SHARES[f])
+                  for f in families if f in SPECIAL_SHARES}
         special = sum(shares.values())
         total = sum(FAMILY_WEIGHTS[f] for f in families if f not in SPECIAL_SHARES)
         for family, variants in families.items():

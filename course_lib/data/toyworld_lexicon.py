@@ -134,7 +134,7 @@ TOPICS: tuple[TopicLexicon, ...] = (
     ),
 )
 
-# (country, resident, dish, city) of the travel topic: the place/resident analogies. The city is what
+# (country, resident, dish, city) that every topic's characters travel to: the country analogies. The city is what
 # the country, its residents and its dish share; they never stand next to each other.
 COUNTRIES: tuple[tuple[str, str, str, str], ...] = (
     ("italy", "italian", "pasta", "rome"),

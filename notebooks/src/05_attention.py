@@ -1,0 +1,567 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 05 · Attention: a soft dictionary lookup
+#
+# An LSTM (notebooks 02–04) carries everything it has read in one state vector, step by step. To
+# use a word ten positions back it must have kept it all the way. **Attention** (注意力) lets a model
+# look at every position directly and decide, from the content, how much of each to take.
+#
+# This notebook builds attention from a dictionary lookup, makes it differentiable, shows why the
+# Transformer divides its scores by √d, covers additive attention and masks, and then trains a
+# small model on a toy-world task where attention clearly beats averaging. It ends with what
+# attention weights do, and do not, explain.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p steps 2000`.
+seed = 0  # every random draw in the notebook follows from it
+device = "auto"  # "auto" picks CUDA when present, else the CPU
+num_documents = 1500  # toy-world training documents (their polysemous sentences make the task)
+num_texts = 20000  # two-sentence training texts built from them
+dim = 32  # embedding size of the pooling models
+steps = 800  # optimizer steps per model
+lr = 1e-2  # AdamW learning rate
+batch_size = 64
+threads = 1  # torch CPU threads: the models are tiny, one thread is fastest and gives the same numbers everywhere
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from torch.testing import assert_close
+
+from course_lib import get_device, seed_everything, show_source
+
+seed_everything(seed)
+dev = get_device(device)
+torch.set_num_threads(threads)
+torch.set_printoptions(precision=3, sci_mode=False)
+
+# %% [markdown]
+# ## 1 · From a hard lookup to a soft one
+#
+# A Python dictionary is a lookup: a **query** is compared with every **key**, and the **value**
+# of the key that matches is returned (**query / key / value**, 查询 / 键 / 值). Let the keys be
+# vectors, and "match" be the largest dot product: that is a *hard* lookup, one value or nothing.
+
+# %%
+keys = torch.tensor([[1.0, 0.0],   # "money"
+                     [0.0, 1.0],   # "river"
+                     [-1.0, 0.0]])  # "sport"
+values = torch.tensor([[10.0], [20.0], [30.0]])
+query = torch.tensor([0.8, 0.6])  # mostly "money", partly "river"
+
+scores = keys @ query  # one score per key
+hard = torch.nn.functional.one_hot(scores.argmax(), num_classes=3).float()
+soft = torch.softmax(scores, dim=0)
+print("scores        ", scores)
+print("hard weights  ", hard, "-> value", (hard @ values).item())
+print("soft weights  ", soft, "-> value", round((soft @ values).item(), 3))
+
+# %% [markdown]
+# The **soft** lookup replaces "take the best key" by a softmax over the scores and returns the
+# weighted average of the values. Two things change. The answer blends the values of several keys
+# in proportion to how well they match. And it is *differentiable*: a small move of the query
+# changes the answer a little, so gradient descent can learn queries and keys. The hard lookup
+# gives a zero gradient almost everywhere:
+
+# %%
+q = query.clone().requires_grad_(True)
+(torch.softmax(keys @ q, 0) @ values).sum().backward()
+soft_grad = q.grad.clone()
+q.grad = None
+hard_answer = torch.nn.functional.one_hot((keys @ q).argmax(), 3).float() @ values  # argmax: a step function
+print("gradient of the soft answer w.r.t. the query:", soft_grad)
+print("is the hard answer connected to the query by a gradient?", hard_answer.requires_grad)
+assert soft_grad.abs().sum() > 1 and not hard_answer.requires_grad
+
+# %% [markdown]
+# That is all of attention: **scores** from query–key similarity, a softmax into **weights**, and a
+# weighted average of values. With many queries at once, stacked as rows of Q, and keys and values
+# as rows of K and V: out = softmax(Q Kᵀ) V.
+
+# %% [markdown]
+# ## 2 · Dot-product scores, and why we divide by √d
+#
+# The Transformer uses **scaled dot-product attention** (缩放点积注意力): softmax(Q Kᵀ / √d) V, with d
+# the size of a query. Why √d? If the entries of q and k are independent with mean 0 and variance
+# 1, the dot product q·k is a sum of d such products, so its variance is d. The scores grow like √d,
+# and a softmax over large scores puts nearly all the weight on one key: it **saturates**. Let us
+# measure it: 2,000 random queries, each against 16 random keys, for growing d.
+
+# %%
+def weight_stats(d: int, scale: bool, n: int = 2000, T: int = 16, generator=None):
+    """Mean largest weight, mean entropy (nats) and the spread of the scores, for random q, k."""
+    q = torch.randn(n, 1, d, generator=generator)
+    k = torch.randn(n, T, d, generator=generator)
+    scores = (q @ k.transpose(1, 2))[:, 0] / (math.sqrt(d) if scale else 1.0)  # (n, T)
+    w = scores.softmax(-1)
+    entropy = -(torch.xlogy(w, w)).sum(-1)
+    return w.max(-1).values.mean().item(), entropy.mean().item(), scores.std().item()
+
+
+dims = [2, 8, 32, 128, 512, 2048]
+g = torch.Generator().manual_seed(seed)
+stats = {(d, s): weight_stats(d, s, generator=g) for d in dims for s in (False, True)}
+print(f"{'d':>5} | {'std of q·k':>10} {'max weight':>10} {'entropy':>8} | {'std q·k/√d':>10} {'max weight':>10} "
+      f"{'entropy':>8}")
+for d in dims:
+    (m0, e0, s0), (m1, e1, s1) = stats[d, False], stats[d, True]
+    print(f"{d:>5} | {s0:>10.2f} {m0:>10.3f} {e0:>8.3f} | {s1:>10.2f} {m1:>10.3f} {e1:>8.3f}")
+print(f"uniform over 16 keys: max weight {1 / 16:.3f}, entropy {math.log(16):.3f}")
+
+# %% [markdown]
+# In the figure, the orange lines (scaled) stay flat as d grows, while the blue ones (unscaled) run
+# to a one-hot distribution: the largest weight goes to 1 and the entropy to 0.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 3), dpi=80)
+for s, label, colour in ((False, "q·k", "C0"), (True, "q·k / √d", "C1")):
+    axes[0].plot(dims, [stats[d, s][0] for d in dims], "o-", color=colour, label=label)
+    axes[1].plot(dims, [stats[d, s][1] for d in dims], "o-", color=colour, label=label)
+axes[0].set_ylabel("mean largest weight")
+axes[1].set_ylabel("mean entropy (nats)")
+axes[1].axhline(math.log(16), color="grey", ls=":", lw=1, label="uniform")
+for ax in axes:
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("d (size of q and k)")
+    ax.legend(fontsize=8)
+fig.suptitle("softmax over 16 random keys: unscaled scores saturate as d grows", fontsize=10)
+fig.tight_layout()
+
+# %%
+unscaled, scaled = [stats[d, False][0] for d in dims], [stats[d, True][0] for d in dims]
+assert unscaled[-1] > 0.9 and stats[2048, False][1] < 0.3, "without scaling the softmax should saturate"
+assert max(scaled) - min(scaled) < 0.1, "with 1/√d the weights should not depend on d"
+print(f"largest weight at d=2048: {unscaled[-1]:.3f} unscaled vs {scaled[-1]:.3f} scaled "
+      f"(scaled ranges over {min(scaled):.3f}–{max(scaled):.3f} for all d)")
+
+# %% [markdown]
+# A saturated softmax also stops learning: its gradient is w_i (δ_ij − w_j), which is ≈ 0 when
+# one w_i ≈ 1. Dividing by √d keeps the scores' spread near 1 whatever the width, so the model
+# starts in the region where gradients flow. (The temperature slider of notebook 00 was the same
+# knob: √d is a temperature.)
+#
+# Here is the whole of scaled dot-product attention as a teaching sketch, then the tested version
+# in `course_lib.attention`, and the check that both agree with torch's own fused kernel.
+
+# %%
+def attention_sketch(q, k, v):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, T_q, T_k)
+    weights = scores.softmax(dim=-1)
+    return weights @ v, weights  # (B, T_q, D_v), (B, T_q, T_k)
+
+
+from course_lib.attention import scaled_dot_product_attention
+
+q, k, v = torch.randn(2, 4, 8), torch.randn(2, 6, 8), torch.randn(2, 6, 5)  # 4 queries, 6 keys
+out, weights = attention_sketch(q, k, v)
+lib_out, lib_weights = scaled_dot_product_attention(q, k, v)
+assert_close(out, lib_out) and assert_close(weights, lib_weights)
+assert_close(lib_out, torch.nn.functional.scaled_dot_product_attention(q, k, v))
+print("out", tuple(out.shape), "weights", tuple(weights.shape), "| rows sum to 1:",
+      bool(torch.allclose(weights.sum(-1), torch.ones(2, 4))), "| sketch = course_lib = torch: True")
+
+# %% [markdown]
+# ## 3 · Additive attention
+#
+# The first attention in neural translation (Bahdanau et al., 2015) scored a query–key pair with a
+# small feed-forward network instead of a dot product: score(q, k) = wᵀ tanh(W_q q + W_k k). This is
+# **additive attention** (加性注意力). It can compare vectors of different sizes and learns its own
+# similarity; the dot product is cheaper (one matrix product for all pairs) and, scaled, works as
+# well, which is why the Transformer chose it.
+
+# %%
+def additive_sketch(q, k, v, W_q, W_k, w):
+    hidden = torch.tanh((q @ W_q.T)[:, :, None] + (k @ W_k.T)[:, None])  # (B, T_q, T_k, N)
+    weights = (hidden @ w).softmax(dim=-1)  # (B, T_q, T_k)
+    return weights @ v, weights
+
+
+from course_lib.attention import AdditiveAttention
+
+additive = AdditiveAttention(query_dim=8, key_dim=8, hidden=16)
+with torch.no_grad():
+    sketch_out, sketch_w = additive_sketch(q, k, v, additive.query.weight, additive.key.weight,
+                                           additive.score.weight[0])
+    lib_out, lib_w = additive(q, k, v)
+assert_close(sketch_out, lib_out) and assert_close(sketch_w, lib_w)
+print(f"additive attention: weights {tuple(lib_w.shape)}, sketch = course_lib: True, "
+      f"{sum(p.numel() for p in additive.parameters())} learned parameters (dot-product: none)")
+
+# %% [markdown]
+# ## 4 · Masks: who may look at whom
+#
+# Two kinds of positions must not be looked at. Sentences in a batch are padded to one length, and
+# the padding is not text: a **padding mask**. A model that predicts the next word must not see it:
+# a **causal mask** lets position t look at positions ≤ t only. A **mask** (掩码) in `course_lib` is
+# a boolean tensor with **True = may attend**; combining two masks is a logical AND. The pictures
+# show one sentence of length 4 padded to 6: rows are queries, columns keys, dark = may attend.
+
+# %%
+from course_lib.attention import causal_mask, combine_masks, padding_mask
+
+T = 6
+pad = padding_mask([4], max_length=T)[0, 0].expand(T, T)  # (T, T): the same key columns for every query
+causal = causal_mask(T)
+both = combine_masks(padding_mask([4], max_length=T), causal)[0, 0]
+fig, axes = plt.subplots(1, 3, figsize=(9, 3), dpi=80)
+tokens6 = ["the", "bank", "near", "river", "[PAD]", "[PAD]"]
+for ax, m, title in zip(axes, (pad, causal, both), ("padding mask", "causal mask", "both (AND)")):
+    ax.imshow(m.float(), cmap="Blues", vmin=0, vmax=1.3)
+    ax.set_xticks(range(T), tokens6, rotation=90, fontsize=8)
+    ax.set_yticks(range(T), tokens6, fontsize=8)
+    ax.set_title(title, fontsize=9)
+fig.tight_layout()
+
+# %% [markdown]
+# Masked scores are set to −∞ before the softmax, so their weights are exactly 0 (not small: 0),
+# and each row still sums to 1. A row that may attend to nothing has no softmax at all (0/0);
+# `course_lib` raises a clear error instead of returning NaN.
+
+# %%
+x = torch.randn(1, T, 8)
+_, w = scaled_dot_product_attention(x, x, x, mask=combine_masks(padding_mask([4], max_length=T), causal))
+print("weights of query 'near' (row 2):", w[0, 2])
+assert (w[0][~both] == 0).all() and torch.allclose(w[0, :4].sum(-1), torch.ones(4))
+print("masked weights exactly 0:", bool((w[0][~both] == 0).all()))
+try:
+    scaled_dot_product_attention(x, x, x, mask=torch.zeros(T, T, dtype=torch.bool))
+except ValueError as err:
+    print("ValueError:", err)
+
+# %% [markdown]
+# (The padded rows 4 and 5 still attend to the real words: their outputs are ignored later.)
+
+# %% [markdown]
+# ## 5 · A task where attention helps: which sense is it here?
+#
+# In the toy world a polysemous word's sense is fixed by one **cue** word: *crane* is a bird
+# "above the marsh" and a machine "above the harbour". Our task puts two polysemous sentences
+# side by side and asks about one of the two words: *which sense does crane have here?* The other
+# sentence has its own cue, just as clear, but about another word.
+
+# %%
+from course_lib.attention_models import PoolingClassifier, lookup_batch, sense_lookup_examples
+from course_lib.data import sense_examples, toy_world, toyworld_corpus
+from course_lib.text import Vocab
+
+world = toy_world()
+train_sentences = sense_examples(toyworld_corpus("train", seed=seed, num_documents=num_documents), world)
+val_sentences = sense_examples(toyworld_corpus("validation", seed=seed, num_documents=num_documents // 3), world)
+train_texts = sense_lookup_examples(train_sentences, num_texts, seed=seed)
+val_texts = sense_lookup_examples(val_sentences, 2000, seed=seed + 1)
+vocab = Vocab.build(e.tokens for e in train_sentences)
+print(f"{len(train_sentences)} + {len(val_sentences)} polysemous sentences, {len(vocab)} word types "
+      f"-> {len(train_texts)} training and {len(val_texts)} validation texts\n")
+for e in val_texts[:3]:
+    senses = world.polysemous[e.query].senses
+    print(f"which sense of '{e.query}' ({' / '.join(senses)})?  {' '.join(e.tokens)}")
+    print(f"    answer: {e.sense}, because of '{e.tokens[e.cue_position]}' at position {e.cue_position}")
+
+# %% [markdown]
+# Two models differ only in how they turn the words into one vector. Both embed the words, pool
+# them, and classify the pooled vector together with the query word's embedding:
+#
+# - **mean pooling** gives every word the weight 1 / length. The pooled vector is the same whatever
+#   the question, so it mixes the two cues;
+# - **attention pooling** uses the query word as the query of a soft lookup over the words:
+#   weights = softmax(q·k / √d), pooled = Σ weights · values. It can learn to look at the cue that
+#   belongs to the word it was asked about.
+
+# %%
+show_source(PoolingClassifier.pool)
+
+# %%
+from course_lib.train import TrainConfig, fit
+
+train_batches = [lookup_batch(train_texts[i : i + batch_size], vocab) for i in range(0, len(train_texts), batch_size)]
+val_batch = lookup_batch(val_texts, vocab)
+
+
+def accuracy(model) -> dict:
+    logits, _ = model(val_batch["input_ids"].to(dev), val_batch["attention_mask"].to(dev),
+                      val_batch["query_ids"].to(dev))
+    return {"val_acc": (logits.argmax(-1).cpu() == val_batch["labels"]).float().mean().item()}
+
+
+models, histories = {}, {}
+for pooling in ("mean", "attention"):
+    seed_everything(seed)
+    models[pooling] = PoolingClassifier(len(vocab), dim=dim, num_classes=2, pooling=pooling)
+    config = TrainConfig(steps=steps, lr=lr, eval_every=200, monitor="val_acc", mode="max", device=device,
+                         seed=seed, desc=f"{pooling} pooling")
+    histories[pooling] = fit(models[pooling], train_batches, config, evaluate=accuracy)
+
+# %%
+results = {p: histories[p].best["val_acc"] for p in models}
+for p, acc in results.items():
+    print(f"{p:>9} pooling: validation accuracy {acc:.3f}")
+print(f"always the more frequent sense: {max(val_batch['labels'].float().mean().item(), 1 - val_batch['labels'].float().mean().item()):.3f}")
+assert results["attention"] > 0.95 and results["attention"] - results["mean"] > 0.15
+
+# %% [markdown]
+# Attention pooling answers almost every question; mean pooling is stuck near 3 in 4. That is what
+# a pooled vector that cannot depend on the question predicts: when the other sentence's cue
+# happens to point the other way (about half of the texts), the mean has no way to tell which cue
+# is about the word it was asked for, and gets roughly half of those wrong.
+#
+# Where does attention pooling look? Each row below is one validation text, with the question on
+# the left; the darker a word, the larger its weight; the red box marks the cue.
+
+# %%
+from collections import Counter
+
+from course_lib.viz import draw_attention_heatmap
+
+model = models["attention"].eval()
+with torch.no_grad():
+    _, pool_weights = model.pool(val_batch["input_ids"].to(dev), val_batch["attention_mask"].to(dev),
+                                 val_batch["query_ids"].to(dev))
+pool_weights = pool_weights.cpu()
+lengths = val_batch["attention_mask"].sum(1)
+
+fig, axes = plt.subplots(4, 1, figsize=(9, 5.6), dpi=80)
+for ax, i in zip(axes, range(4)):
+    e, n = val_texts[i], int(lengths[i])
+    draw_attention_heatmap(ax, pool_weights[i, :n][None], e.tokens, [f"{e.query}?"], vmax=1.0)
+    ax.add_patch(plt.Rectangle((e.cue_position - 0.5, -0.5), 1, 1, fill=False, edgecolor="C3", lw=2))
+fig.tight_layout()
+
+# %% [markdown]
+# Now the measurement over all 2,000 validation texts: how often does the largest weight fall on the
+# cue, how much weight does the cue get on average (mean pooling gives it 1 / length), and where
+# does the largest weight go when it misses?
+
+# %%
+cues = torch.tensor([e.cue_position for e in val_texts])
+rows = torch.arange(len(val_texts))
+hit_rate = (pool_weights.argmax(-1) == cues).float().mean().item()
+cue_weight = pool_weights[rows, cues].mean().item()
+print(f"largest weight on the cue: {hit_rate:.3f} of the texts")
+print(f"mean weight of the cue: {cue_weight:.3f} (mean pooling: {(1 / lengths.float()).mean().item():.3f})")
+missed = Counter(e.tokens[int(k)] for e, k in zip(val_texts, pool_weights.argmax(-1)) if int(k) != e.cue_position)
+print(f"when it misses ({sum(missed.values())} texts), the largest weight is on:",
+      ", ".join(f"'{word}' {count}" for word, count in missed.most_common(5)), "...")
+assert hit_rate > 0.5 and cue_weight > 0.45
+
+# %% [markdown]
+# Nobody told the model where the cue is: it was trained on the sense labels only, and learned to
+# look there because that is where the answer is. Yet the cue is not always first: in the misses
+# the largest weight mostly sits on words such as *the* that say nothing about the sense, while
+# the cue still gets enough weight for a right answer. Spare weight parked on a neutral word costs
+# a confident model nothing. Large Transformers show the same habit: heads put much weight on
+# `[SEP]` or on the first token (notebook 11 looks). So a heat map shows where the weight went,
+# which is not quite the same as what decided; the next section measures the difference.
+
+# %% [markdown]
+# ## 6 · Are attention weights an explanation?
+#
+# A heat map invites a story: "the model chose *money* because it looked at *tellers*." Two
+# measured tests of that story.
+#
+# **Other weights, same output.** The prediction depends on the weights only through the pooled
+# vector Σ wᵢ vᵢ, and the model is very confident, so many pooled vectors give the same
+# probabilities (the softmax saturates, as in section 2). We search for such alternatives: for each
+# text where the model put more than half of its weight on the cue, find weights (a softmax of free
+# scores, started at the learned ones) that give the cue as little weight as possible while the
+# predicted probabilities stay within 0.01 of the model's.
+
+# %%
+import torch.nn.functional as F
+
+
+def sense_probs(model, weights, values, query):
+    """The classifier's probabilities for pooling weights (B, T), word values (B, T, dim), query vectors (B, dim)."""
+    pooled = torch.einsum("bt,btd->bd", weights, values)  # Σ_t w_t v_t
+    return F.linear(torch.cat([pooled, query], -1), model.classify.weight, model.classify.bias).softmax(-1)
+
+
+def same_output_weights(model, batch, weights, avoid, steps=500):
+    """Weights (B, T) whose probabilities stay close to the model's but that starve position `avoid` (B,)."""
+    with torch.no_grad():
+        values, query = model.value(model.embed(batch["input_ids"])), model.embed(batch["query_ids"])
+        target = sense_probs(model, weights, values, query)
+    padding, rows = batch["attention_mask"] == 0, torch.arange(len(avoid))
+    z = weights.clamp_min(1e-9).log().requires_grad_(True)  # free scores, starting at the learned ones
+    optimizer = torch.optim.Adam([z], lr=0.05)
+    for _ in range(steps):
+        w = z.masked_fill(padding, float("-inf")).softmax(-1)
+        change = (sense_probs(model, w, values, query) - target).abs().sum(-1)
+        loss = (1e3 * change + w[rows, avoid]).sum()  # keep the output, starve `avoid`
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        w = z.masked_fill(padding, float("-inf")).softmax(-1)
+        return w, (sense_probs(model, w, values, query) - target).abs().sum(-1) / 2  # total variation
+
+
+model = model.cpu().requires_grad_(False)  # only the free scores are optimized
+found = torch.nonzero(pool_weights[rows, cues] > 0.5)[:300, 0]  # texts where attention found the cue
+subset = {key: value[found] for key, value in val_batch.items()}
+alt_weights, change = same_output_weights(model, subset, pool_weights[found], cues[found])
+before, after = pool_weights[found, cues[found]], alt_weights[torch.arange(len(found)), cues[found]]
+starved = (after < 0.1) & (change < 0.01)
+print(f"{len(found)} texts with cue weight > 0.5 (mean {before.mean().item():.3f})")
+print(f"same probabilities (to 0.01) with the cue's weight below 0.1: {starved.float().mean().item():.3f} of them")
+assert starved.float().mean() > 0.1
+
+# %% [markdown]
+# For a sizeable share of the texts, a pattern that all but ignores the cue gives the same output.
+# Here is the first such text: learned weights above, the alternative below. A reader of the
+# second heat map would tell another story about the very same decision.
+
+# %%
+j = int(torch.nonzero(starved)[0, 0])
+e, n = val_texts[int(found[j])], int(subset["attention_mask"][j].sum())
+fig, ax = plt.subplots(figsize=(9, 2.1), dpi=80)
+draw_attention_heatmap(ax, torch.stack([pool_weights[found[j], :n], alt_weights[j, :n]]), e.tokens,
+                       ["learned", "same output"], vmax=1.0)
+ax.add_patch(plt.Rectangle((e.cue_position - 0.5, -0.5), 1, 2, fill=False, edgecolor="C3", lw=2))
+fig.tight_layout()
+print(f"'{e.query}': cue '{e.tokens[e.cue_position]}' {before[j]:.3f} -> {after[j]:.3f}; largest weight now on "
+      f"'{e.tokens[int(alt_weights[j].argmax())]}'; probabilities differ by {change[j]:.4f}")
+
+# %% [markdown]
+# This is the point of Jain & Wallace (2019, *Attention is not Explanation*). The reply of Wiegreffe
+# & Pinter (2019, *Attention is not not Explanation*) is that the trained model did not *choose*
+# those other weights, and that the ones it chose may still matter. That can be tested by an
+# intervention: **shuffle** each text's learned weights over its words and see whether the
+# prediction survives.
+
+# %%
+g = torch.Generator().manual_seed(seed)
+with torch.no_grad():
+    values, query = model.value(model.embed(val_batch["input_ids"])), model.embed(val_batch["query_ids"])
+    shuffled = pool_weights.clone()
+    for i, n in enumerate(lengths.tolist()):
+        shuffled[i, :n] = pool_weights[i, :n][torch.randperm(n, generator=g)]
+    kept = (sense_probs(model, shuffled, values, query).argmax(-1)
+            == sense_probs(model, pool_weights, values, query).argmax(-1)).float().mean().item()
+print(f"prediction unchanged after shuffling the weights: {kept:.3f} of the texts (coin flip: 0.5)")
+assert kept < 0.75
+
+# %% [markdown]
+# Shuffled weights leave the prediction no better than a coin flip: in this model the weights it
+# learned do carry the decision. Both results hold at once. The weights are not the *only* pattern
+# that explains the output, so a heat map is a hint, not a proof; but they are not decoration
+# either. Test a story told from a heat map with an intervention (shuffle, remove a word, swap the
+# cue) before believing it.
+#
+# Next, notebook 06 lets a sentence attend to itself, with several heads at once.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `course_lib.checks.attention` that tells you what is right or
+# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+#
+# **Exercise 1 · a soft lookup.** Write `soft_lookup(query, keys, values)` for one query of size d,
+# n keys (n, d) and n values (n, m). Return `(out, weights)`: weights = softmax(keys · query / √d),
+# out = their weighted average of the values.
+
+# %%
+from course_lib.checks import attention as checks_attention
+
+
+def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
+    raise NotImplementedError  # your code here
+
+
+done = checks_attention.check_soft_lookup(soft_lookup)
+
+# %% [markdown]
+# **Exercise 2 · a masked softmax.** Write `masked_softmax(scores, mask)`: a softmax over the last
+# dimension in which positions where `mask` is False get weight exactly 0 (True = may attend; the
+# mask broadcasts against the scores).
+
+# %%
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_attention.check_masked_softmax(masked_softmax)
+
+# %% [markdown]
+# **Exercise 3 · attention pooling with a learned vector.** Without a question, a sentence
+# classifier can still pool by attention: one learned vector w scores every word, score_t = x_t · w.
+# Write `attention_pool(x, w, attention_mask)` for x (B, T, d), w (d,) and a 0/1 attention mask
+# (B, T); return `(pooled (B, d), weights (B, T))`, with padding getting weight 0.
+
+# %%
+def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tensor):
+    raise NotImplementedError  # your code here
+
+
+done = checks_attention.check_attention_pool(attention_pool)
+
+# %% [markdown]
+# **Exercise 4 · entropy of attention.** Write `entropy(weights)`: −Σ p log p over the last
+# dimension, in nats, with 0 · log 0 = 0. Then use it: what is the mean entropy of the trained
+# attention pooling weights on the validation texts, against log(length) for uniform weights?
+
+# %%
+def entropy(weights: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_attention.check_entropy(entropy)
+
+# %% [markdown]
+# ### Solutions
+#
+# **1.** The lookup of section 1 with the √d of section 2.
+
+# %%
+def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
+    weights = torch.softmax(keys @ query / math.sqrt(query.shape[-1]), dim=-1)  # (n,)
+    return weights @ values, weights
+
+
+assert checks_attention.check_soft_lookup(soft_lookup)
+
+# %% [markdown]
+# **2.** Fill the masked scores with −∞: exp(−∞) = 0, so they get exactly 0 and the rest still sums
+# to 1. (Multiplying the weights by the mask *after* the softmax would leave rows that no longer
+# sum to 1.)
+
+# %%
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+
+
+assert checks_attention.check_masked_softmax(masked_softmax)
+
+# %% [markdown]
+# **3.** The scores are one matrix–vector product; the padding mask works as in exercise 2.
+
+# %%
+def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tensor):
+    weights = masked_softmax(x @ w, attention_mask.bool())  # (B, T)
+    return (weights[:, :, None] * x).sum(dim=1), weights  # (B, d), (B, T)
+
+
+assert checks_attention.check_attention_pool(attention_pool)
+
+# %% [markdown]
+# **4.** `torch.xlogy(p, p)` is p log p with 0 where p = 0.
+
+# %%
+def entropy(weights: torch.Tensor) -> torch.Tensor:
+    return -torch.xlogy(weights, weights).sum(dim=-1)
+
+
+assert checks_attention.check_entropy(entropy)
+trained = entropy(pool_weights).mean().item()
+uniform = lengths.float().log().mean().item()
+print(f"mean entropy of the attention pooling weights: {trained:.3f} nats; uniform weights: {uniform:.3f} nats")
+assert trained < uniform

@@ -1,0 +1,451 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 06 · Multi-head self-attention
+#
+# In notebook 05 the query came from outside the text: the question "which sense does *crane*
+# have?". In **self-attention** (自注意力) every word of a sentence is a query, a key and a value at
+# once: each word asks the others for what it needs and builds a new vector from their answers.
+# **Multi-head attention** (多头注意力) runs several such attentions side by side, each in its own
+# small subspace, so that one word can look for several things at once.
+#
+# This notebook builds multi-head self-attention step by step with the shapes printed, checks the
+# sketch against `course_lib` and against `torch.nn.MultiheadAttention`, counts its parameters
+# (BERT-base included), and then trains a small self-attention model on toy-world sentences and
+# looks inside its heads with the attention explorer.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p num_layers 1`.
+seed = 0  # every random draw in the notebook follows from it
+device = "auto"  # "auto" picks CUDA when present, else the CPU
+threads = 1  # torch CPU threads: the models are tiny, one thread is fastest and gives the same numbers everywhere
+num_documents = 1500  # toy-world training documents (their polysemous sentences are the task)
+d_model = 64  # H, the width of the model
+num_heads = 4  # A, heads per layer
+num_layers = 2  # self-attention layers
+steps = 400  # optimizer steps
+lr = 1e-2  # AdamW learning rate
+batch_size = 64
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from course_lib import get_device, seed_everything
+
+seed_everything(seed)
+dev = get_device(device)
+torch.set_num_threads(threads)
+torch.set_printoptions(precision=3, sci_mode=False)
+
+# %% [markdown]
+# ## 1 · Queries, keys and values from one sequence
+#
+# Take a batch of B sentences of T words, each word a vector of size H: x has shape (B, T, H).
+# Three learned H × H matrices turn every word vector into a query ("what am I looking for?"), a
+# key ("what do I offer?") and a value ("what do I pass on?"). One word plays all three roles,
+# through three different projections.
+
+# %%
+B, T, H, A = 2, 5, 8, 2  # tiny sizes, so that every shape is easy to read
+x = torch.randn(B, T, H)
+W_Q, W_K, W_V, W_O = (torch.randn(H, H) / math.sqrt(H) for _ in range(4))
+
+Q, K, V = x @ W_Q.T, x @ W_K.T, x @ W_V.T
+print("x", tuple(x.shape), "-> Q", tuple(Q.shape), "K", tuple(K.shape), "V", tuple(V.shape))
+
+# %% [markdown]
+# ## 2 · Heads as subspaces of size H / A
+#
+# With A heads, each head gets its own D = H / A features of every query, key and value. No new
+# parameters are needed: we *reshape* (B, T, H) into (B, T, A, D), then swap T and A so that each
+# head is a separate batch of (T, D) matrices. Head a holds features a·D … (a+1)·D − 1.
+
+# %%
+D = H // A
+q_heads = Q.view(B, T, A, D)
+print("Q            ", tuple(Q.shape), "(B, T, H)")
+print("view         ", tuple(q_heads.shape), "(B, T, A, D)")
+q_heads = q_heads.transpose(1, 2)
+k_heads, v_heads = (t.view(B, T, A, D).transpose(1, 2) for t in (K, V))
+print("transpose    ", tuple(q_heads.shape), "(B, A, T, D)")
+assert torch.equal(q_heads[:, 1], Q[:, :, D : 2 * D])  # head 1 = features D … 2D-1 of every token
+print("head 1 is features", D, "to", 2 * D - 1, "of every word:", torch.equal(q_heads[:, 1], Q[:, :, D : 2 * D]))
+
+# %% [markdown]
+# Each head now runs the attention of notebook 05 in its own subspace, scaled by √D (the size of
+# *its* queries), with its own softmax: A attention patterns per sentence.
+
+# %%
+scores = q_heads @ k_heads.transpose(-2, -1) / math.sqrt(D)  # (B, A, T, T)
+weights = scores.softmax(dim=-1)
+per_head = weights @ v_heads  # (B, A, T, D)
+print("scores", tuple(scores.shape), "| weights", tuple(weights.shape), "| outputs", tuple(per_head.shape))
+print("the two heads' weights for word 0 of sentence 0:\n", weights[0, :, 0])
+
+# %% [markdown]
+# ## 3 · Concatenate the heads, then mix them
+#
+# The heads' outputs are put side by side again (the inverse reshape: (B, A, T, D) → (B, T, A, D) →
+# (B, T, H)) and an **output projection** W_O (H × H) mixes what the heads found.
+
+# %%
+concat = per_head.transpose(1, 2).reshape(B, T, H)  # (B, T, H): [head 0 | head 1] per word
+out = concat @ W_O.T
+print("concat", tuple(concat.shape), "-> out", tuple(out.shape))
+
+# %% [markdown]
+# Splitting costs nothing extra: A heads of size D do A · T² · D = T² · H multiply–adds for the
+# scores, exactly what one head of size H would do. What the heads buy is A separate softmaxes:
+# one head can look at the cue while another looks at the neighbour.
+
+# %%
+flops = {a: a * T * T * (H // a) for a in (1, 2, 4, 8)}
+print("multiply-adds for Q Kᵀ per sentence, by number of heads:", flops)
+assert len(set(flops.values())) == 1
+
+# %% [markdown]
+# ## 4 · The whole layer, and two checks
+#
+# Here are the three steps as one teaching sketch, with biases and an optional mask (True = may
+# attend, as in notebook 05). It is then checked against the tested `MultiHeadAttention` of
+# `course_lib`, using that module's own weights.
+
+# %%
+def multi_head_self_attention(x, mha, mask=None):
+    B, T, H = x.shape
+    A = mha.num_heads
+    D = H // A
+    q = mha.query(x).view(B, T, A, D).transpose(1, 2)  # (B, A, T, D)
+    k = mha.key(x).view(B, T, A, D).transpose(1, 2)  # (B, A, T, D)
+    v = mha.value(x).view(B, T, A, D).transpose(1, 2)  # (B, A, T, D)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(D)  # (B, A, T, T)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, H)  # (B, T, H): heads concatenated
+    return mha.out(y)
+
+
+from course_lib.attention import MultiHeadAttention, padding_mask
+
+mha = MultiHeadAttention(d_model=H, num_heads=A).eval()
+mask = padding_mask([5, 3])  # sentence 1 has 3 words and 2 padding positions
+with torch.no_grad():
+    ours = multi_head_self_attention(x, mha, mask)
+    lib, lib_weights = mha(x, x, x, mask=mask, need_weights=True)
+assert_close(ours, lib)
+print("sketch = course_lib.MultiHeadAttention:", True, "| weights", tuple(lib_weights.shape), "(B, A, T, T)")
+
+# %% [markdown]
+# The second check is against PyTorch's own `nn.MultiheadAttention`. `MultiHeadAttention.from_torch`
+# copies its weights (torch stores W_Q, W_K, W_V stacked in one `in_proj_weight`). One trap: torch's
+# boolean `key_padding_mask` means **True = ignore**, the opposite of ours.
+
+# %%
+torch_mha = nn.MultiheadAttention(embed_dim=H, num_heads=A, batch_first=True).eval()
+ours_from_torch = MultiHeadAttention.from_torch(torch_mha).eval()
+lengths = torch.tensor([5, 3])
+with torch.no_grad():
+    ref, ref_weights = torch_mha(x, x, x, key_padding_mask=torch.arange(T) >= lengths[:, None],
+                                 average_attn_weights=False)
+    got, got_weights = ours_from_torch(x, x, x, mask=padding_mask(lengths), need_weights=True)
+assert_close(got, ref) and assert_close(got_weights, ref_weights)
+print("course_lib = torch.nn.MultiheadAttention (outputs and per-head weights):", True)
+print("torch's in_proj_weight", tuple(torch_mha.in_proj_weight.shape), "= W_Q, W_K, W_V stacked")
+
+# %% [markdown]
+# ## 5 · Counting the parameters: 4H² + 4H
+#
+# The layer has four H × H matrices (W_Q, W_K, W_V, W_O) and four bias vectors of size H:
+# 4H² + 4H parameters. The number of heads does not appear: heads *split* the H features, they do
+# not add any. Checked against the module for several sizes, including BERT-base (H = 768, A = 12)
+# and BERT-large (H = 1024, A = 16):
+
+# %%
+from course_lib.attention import multi_head_parameter_count
+
+print(f"{'H':>5} {'A':>3} {'4H² + 4H':>11} {'module':>11}")
+for h, a in ((8, 2), (64, 4), (64, 16), (768, 12), (1024, 16)):
+    formula = 4 * h * h + 4 * h
+    module = MultiHeadAttention(h, a).num_parameters()
+    assert formula == module == multi_head_parameter_count(h)
+    print(f"{h:>5} {a:>3} {formula:>11,} {module:>11,}")
+
+# %% [markdown]
+# BERT-base worked out: 4 · 768² = 4 · 589,824 = 2,359,296 weights, plus 4 · 768 = 3,072 biases,
+# gives **2,362,368** parameters per attention block; its 12 layers hold 12 × 2,362,368 =
+# 28,348,416 of them, about a quarter of BERT-base's 110 million (notebook 09 counts the rest).
+
+# %%
+bert_base = multi_head_parameter_count(768)
+assert bert_base == 4 * 768**2 + 4 * 768 == 2_362_368
+print(f"per layer: {bert_base:,}; 12 layers: {12 * bert_base:,}; each of the 12 heads has its own "
+      f"D = {768 // 12} features of each Q, K, V")
+
+# %% [markdown]
+# ## 6 · Self-attention on toy-world sentences
+#
+# What do heads learn? We train a small model on a task that needs them: tag each word of a
+# polysemous toy-world sentence with its sense (`-` for the words that have none). The sense of
+# *crane* is decided by its cue (*marsh* or *harbour*) a few words away, so the only way to tag
+# *crane* right is for it to attend to its cue.
+#
+# The model, `SelfAttentionTagger` from `course_lib.attention_models`, is embeddings, then two layers
+# of x + MultiHeadAttention(x, x, x) (the *residual* sum keeps each word's own identity beside what
+# it gathered; notebook 08 explains it), then a linear layer that tags every word. It has no notion
+# of word order: notebook 07 adds it.
+
+# %%
+from course_lib.attention_models import SelfAttentionTagger, sense_tagging_batch, sense_tagging_labels
+from course_lib.data import toy_world, toyworld_corpus
+from course_lib.text import Vocab
+
+world = toy_world()
+train_sentences = [s for s in toyworld_corpus("train", seed=seed, num_documents=num_documents)
+                   if s.info.get("kind") == "polysemous"]
+val_sentences = [s for s in toyworld_corpus("validation", seed=seed, num_documents=num_documents // 3)
+                 if s.info.get("kind") == "polysemous"]
+vocab = Vocab.build(s.tokens for s in train_sentences)
+labels = sense_tagging_labels(train_sentences)
+print(f"{len(train_sentences)} training and {len(val_sentences)} validation sentences, {len(vocab)} word types, "
+      f"{len(labels)} tags: {' '.join(labels)}\n")
+print(val_sentences[0].pretty())
+
+# %%
+from course_lib.train import TrainConfig, fit
+
+g = torch.Generator().manual_seed(seed)
+order = torch.randperm(len(train_sentences), generator=g).tolist()
+train_batches = [sense_tagging_batch([train_sentences[i] for i in order[k : k + batch_size]], vocab, labels)
+                 for k in range(0, len(order), batch_size)]
+val_batch = sense_tagging_batch(val_sentences, vocab, labels)
+
+
+def sense_accuracy(model) -> dict:
+    logits, _ = model(val_batch["input_ids"].to(dev), val_batch["attention_mask"].to(dev))
+    tags, predicted = val_batch["labels"], logits.argmax(-1).cpu()
+    polysemous = tags > 0  # tag 0 is "-"
+    return {"sense_acc": (predicted[polysemous] == tags[polysemous]).float().mean().item(),
+            "tag_acc": (predicted[tags >= 0] == tags[tags >= 0]).float().mean().item()}
+
+
+seed_everything(seed)
+model = SelfAttentionTagger(len(vocab), len(labels), d_model=d_model, num_heads=num_heads, num_layers=num_layers)
+config = TrainConfig(steps=steps, lr=lr, eval_every=100, monitor="sense_acc", mode="max", device=device, seed=seed,
+                     desc="self-attention tagger")
+history = fit(model, train_batches, config, evaluate=sense_accuracy)
+
+# %% [markdown]
+# How good is that? A model without context can only give each polysemous word its most frequent
+# sense in the training data; that is the baseline to beat.
+
+# %%
+from collections import Counter, defaultdict
+
+counts = defaultdict(Counter)
+for s in train_sentences:
+    for word, sense in zip(s.tokens, s.senses):
+        if sense is not None:
+            counts[word][sense] += 1
+majority = [counts[w].most_common(1)[0][0] == sense for s in val_sentences
+            for w, sense in zip(s.tokens, s.senses) if sense is not None]
+baseline = sum(majority) / len(majority)
+best = history.best
+print(f"{model.layers[0].num_parameters() * num_layers:,} attention parameters "
+      f"({num_layers} x (4·{d_model}² + 4·{d_model}))")
+print(f"sense accuracy on validation: {best['sense_acc']:.3f} (most frequent sense per word: {baseline:.3f}); "
+      f"all tags: {best['tag_acc']:.3f}")
+assert best["sense_acc"] > 0.95 and baseline < 0.7
+
+# %% [markdown]
+# ### Where do the heads look?
+#
+# For every validation sentence we take the row of the polysemous word (its query) in each layer
+# and head, and measure how much weight it puts on its cue, and how often the cue gets its largest
+# weight. A head that ignored the content would give the cue about 1 / length ≈ 0.13.
+
+# %%
+model = model.cpu().eval()
+attention = model.attention(val_batch["input_ids"], val_batch["attention_mask"])  # per layer: (N, A, T, T)
+rows = torch.arange(len(val_sentences))
+word_pos = torch.tensor([s.info["position"] for s in val_sentences])
+cue_pos = torch.tensor([s.info["cue_position"] for s in val_sentences])
+cue_weight = torch.zeros(num_layers, num_heads)
+cue_top = torch.zeros(num_layers, num_heads)
+for layer, w in enumerate(attention):
+    row = w[rows, :, word_pos]  # (N, A, T): what the polysemous word attends to, per head
+    cue_weight[layer] = row[rows, :, cue_pos].mean(0)
+    cue_top[layer] = (row.argmax(-1) == cue_pos[:, None]).float().mean(0)
+for layer in range(num_layers):
+    print(f"layer {layer}: weight on the cue per head {cue_weight[layer].numpy().round(3)}, "
+          f"cue is the largest weight {cue_top[layer].numpy().round(3)}")
+uniform = (1 / val_batch["attention_mask"].sum(1).float()).mean().item()
+print(f"uniform attention would give the cue {uniform:.3f}")
+assert cue_weight[0].max() > 2 * uniform and (cue_weight[0] > uniform).all()
+assert cue_weight[1].mean() < cue_weight[0].mean()
+
+# %% [markdown]
+# Every head of layer 0 gives the cue more than the uniform share, the best of them several times
+# as much, although nothing in the training told any head where to look: the loss only asked for
+# the right sense. Layer 1 gives the cue less on average; once layer 0 has brought the cue's
+# information into the polysemous word's vector (the residual keeps it there), layer 1 has little
+# left to find. How the heads divide the work is not fixed: train with another seed and it changes.
+#
+# ### The attention explorer
+#
+# Choose a sentence (or type one with words from the toy world), a layer and a head, or "all
+# heads"; switch between the heat map and the line view; pick a token to isolate its lines. The
+# "save PNG" button writes the current figure to a file. The explorer needs a live kernel; the
+# static figure after it shows the same view for readers on GitHub.
+
+# %%
+from course_lib.data import Sentence
+from course_lib.text import word_tokenize
+from course_lib.viz import AttentionExplorer, plot_attention_heads
+
+
+def sentence_attention(sentence: str):
+    tokens = word_tokenize(sentence)
+    batch = sense_tagging_batch([Sentence(tokens)], vocab, labels)
+    return tokens, [w[0] for w in model.attention(batch["input_ids"], batch["attention_mask"])]
+
+
+example = next(s for s in val_sentences if s.info["cue_distance"] >= 3 and s.info["cue_side"] == "right")
+examples = [example.text] + [s.text for s in val_sentences if s.info["cue_distance"] >= 3 and s is not example][:7]
+print(example.pretty())
+
+# %% tags=["nbval-ignore-output"]
+explorer = AttentionExplorer(sentence_attention, examples, png_path="attention_06.png")
+explorer.token.value = example.info["position"]
+explorer
+
+# %% [markdown]
+# The static view: layer 0, all heads, the lines of the polysemous word only. Each panel is a
+# head; a line's darkness is the weight from the word on the left to the word on the right. Look
+# for the heads whose strongest line runs from the polysemous word to its cue.
+
+# %%
+tokens, layers = sentence_attention(example.text)
+fig = plot_attention_heads(layers[0], tokens, kind="lines", selected=example.info["position"],
+                           title=f"layer 0: where '{example.info['word']}' looks (cue: "
+                                 f"'{tokens[example.info['cue_position']]}')")
+fig
+
+# %% [markdown]
+# And the full heat maps of the same layer: every row is a query word, every column a key. Only the
+# polysemous word's row was needed for the task; the other rows show what the heads do when nothing
+# is asked of them. The two copies of *the* have identical rows: without positions, the model cannot
+# tell them apart (notebook 07 fixes that).
+
+# %%
+fig = plot_attention_heads(layers[0], tokens, kind="heatmap", title="layer 0, all heads")
+i = next(k for k, t in enumerate(tokens) if tokens.count(t) > 1)  # a word that occurs twice
+j = tokens.index(tokens[i], i + 1)
+assert torch.allclose(layers[0][:, i], layers[0][:, j])
+print(f"'{tokens[i]}' at positions {i} and {j}: identical rows in every head")
+fig
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `course_lib.checks.multi_head`. Fill in the function, run the
+# cell, read the message. Worked solutions follow below.
+#
+# **Exercise 1 · split the heads.** Write `split_heads(x, num_heads)`: (B, T, H) → (B, A, T, D).
+
+# %%
+from course_lib.checks import multi_head as checks_mh
+
+
+def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_mh.check_split_heads(split_heads)
+
+# %% [markdown]
+# **Exercise 2 · merge them back.** Write `merge_heads(y)`: (B, A, T, D) → (B, T, A·D), the inverse.
+
+# %%
+def merge_heads(y: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_mh.check_merge_heads(merge_heads)
+
+# %% [markdown]
+# **Exercise 3 · count.** Write `attention_parameters(H, bias)`: the number of parameters of a
+# multi-head attention layer of width H, with or without biases. (Why is there no A?)
+
+# %%
+def attention_parameters(H: int, bias: bool) -> int:
+    raise NotImplementedError  # your code here
+
+
+done = checks_mh.check_parameter_count(attention_parameters)
+
+# %% [markdown]
+# **Exercise 4 · the layer from its weights.** Write `self_attention(x, mha)` that computes
+# `mha(x, x, x)[0]` for a `MultiHeadAttention` `mha` using only its linear layers `mha.query`,
+# `mha.key`, `mha.value`, `mha.out`, its `mha.num_heads`, and your functions from exercises 1–2.
+
+# %%
+def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_mh.check_self_attention(self_attention)
+
+# %% [markdown]
+# ### Solutions
+#
+# **1–2.** `view` splits the last dimension; `transpose` moves the head dimension in front of the
+# words. Merging undoes both; `reshape` (not `view`) because the transposed tensor is not contiguous.
+
+# %%
+def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+    B, T, H = x.shape
+    return x.view(B, T, num_heads, H // num_heads).transpose(1, 2)  # (B, A, T, D)
+
+
+def merge_heads(y: torch.Tensor) -> torch.Tensor:
+    B, A, T, D = y.shape
+    return y.transpose(1, 2).reshape(B, T, A * D)  # (B, T, H)
+
+
+assert checks_mh.check_split_heads(split_heads)
+assert checks_mh.check_merge_heads(merge_heads)
+
+# %% [markdown]
+# **3.** Four H × H matrices and, with biases, four vectors of size H. The heads only split H.
+
+# %%
+def attention_parameters(H: int, bias: bool) -> int:
+    return 4 * H * H + (4 * H if bias else 0)
+
+
+assert checks_mh.check_parameter_count(attention_parameters)
+
+# %% [markdown]
+# **4.** Section 4's sketch, written with the two helpers.
+
+# %%
+def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
+    A = mha.num_heads
+    q, k, v = (split_heads(proj(x), A) for proj in (mha.query, mha.key, mha.value))  # (B, A, T, D)
+    weights = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1)  # (B, A, T, T)
+    return mha.out(merge_heads(weights @ v))  # (B, T, H)
+
+
+assert checks_mh.check_self_attention(self_attention)

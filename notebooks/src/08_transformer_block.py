@@ -1,0 +1,571 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 08 · The Transformer block
+#
+# Notebooks 05–07 built attention, multi-head self-attention and positional encodings. A **Transformer**
+# (Transformer（变换器）) stacks them into blocks with two more ingredients: a **residual connection**
+# (残差连接) with **layer normalization** (层归一化) around every sub-layer ("Add & Norm"), and a small
+# **feed-forward network** (前馈网络, FFN) applied to each position. This notebook builds the encoder layer
+# piece by piece and checks it against `course_lib` and against PyTorch, builds the decoder, trains an
+# **encoder / decoder** (编码器 / 解码器) model to reorder toy-world sentences, decodes greedily, looks at
+# its attention, and measures why attention replaced recurrence: CNN vs RNN vs self-attention.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p steps 800 -p device cuda`.
+seed = 0  # every random draw in the notebook follows from it
+corpus = "toyworld"  # the reordering task is generated from the toy world's tagged sentences
+num_documents = 2000  # training documents (about 4.5 sentence pairs each)
+d_model = 128  # width of the seq2seq Transformer
+num_heads = 4
+d_ff = 512  # hidden width of the FFN (4 x d_model, as in the paper)
+num_layers = 2  # encoder layers, and as many decoder layers
+dropout = 0.0  # the generated data is plentiful: no dropout needed, and training is faster
+steps = 450  # optimizer steps of the seq2seq model
+lr = 2e-3
+batch_size = 64
+timing_lengths = [16, 32, 64, 128, 256]  # sequence lengths of the CNN / RNN / attention timing
+device = "auto"  # "auto" picks CUDA when present, else the CPU
+threads = 1  # torch CPU threads: the models are small, one thread is fastest and gives the same numbers everywhere
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from course_lib import TrainConfig, fit, get_device, seed_everything, show_source, toyworld_corpus
+from course_lib.attention import causal_mask
+from course_lib.data import phrase_reversal_examples
+from course_lib.text import Vocab
+from course_lib.text.collate import collate_seq2seq
+from course_lib.transformer import FeedForward, TransformerDecoder, TransformerEncoderLayer
+from course_lib.transformer_models import (
+    Seq2SeqTransformer,
+    TransformerConfig,
+    exact_match,
+    joint_attention,
+    seq2seq_batches,
+    translate,
+)
+from course_lib.viz import AttentionExplorer, plot_attention
+
+seed_everything(seed)
+torch.set_num_threads(threads)
+dev = get_device(device)
+assert corpus == "toyworld", "the reordering task is generated from the toy world"
+
+# %% [markdown]
+# ## 1 · Add & Norm
+#
+# **Why.** Deep stacks are hard to train: each layer multiplies the gradient by its own Jacobian, and
+# after many layers the signal that reaches the bottom can vanish. A **residual connection** computes
+# x + sublayer(x) instead of sublayer(x): the identity path carries the input, and its gradient, through
+# every layer untouched. **Layer normalization** then rescales each token vector to mean 0 and variance 1
+# (with a learned scale and shift), so that the sums do not grow from layer to layer.
+#
+# **Build.** LayerNorm in three lines, checked against torch's:
+
+# %%
+def layer_norm_sketch(x, weight, bias, eps=1e-5):
+    mean = x.mean(-1, keepdim=True)
+    var = x.var(-1, unbiased=False, keepdim=True)  # over the features of one token, not over the batch
+    return (x - mean) / torch.sqrt(var + eps) * weight + bias
+
+
+norm = nn.LayerNorm(16)
+x = torch.randn(2, 5, 16) * 3 + 1
+assert_close(layer_norm_sketch(x, norm.weight, norm.bias), norm(x))
+y = norm(x)
+print(f"before: token means {x.mean(-1).abs().max():.2f} (largest), stds up to {x.std(-1, unbiased=False).max():.2f}")
+print(f"after:  every token has mean {y.mean(-1).abs().max():.3f} and std {y.std(-1, unbiased=False).mean():.3f}")
+
+# %% [markdown]
+# **Measure what the residual path does.** Two stacks of 12 freshly initialized FFN blocks with
+# LayerNorm, identical weights; one adds the residual. We push 200 random token vectors through each
+# and ask: does the output still resemble its input, and are different tokens still different?
+
+# %%
+import torch.nn.functional as F
+
+seed_everything(seed)
+blocks = nn.ModuleList(FeedForward(32, 64) for _ in range(12))
+norms = nn.ModuleList(nn.LayerNorm(32) for _ in range(12))
+tokens = torch.randn(200, 32)
+
+
+@torch.no_grad()
+def through_stack(residual: bool) -> tuple[float, float]:
+    h = tokens
+    for block, ln in zip(blocks, norms):
+        h = ln(h + block(h)) if residual else ln(block(h))
+    unit = F.normalize(h, dim=-1)
+    between = (unit @ unit.T)[~torch.eye(len(h), dtype=torch.bool)].mean()
+    return F.cosine_similarity(h, tokens).mean().item(), between.item()
+
+
+stacks = {"with residual": through_stack(True), "without residual": through_stack(False)}
+print(f"{'12 blocks':18} {'cos(output, its input)':>23} {'mean cos between tokens':>25}")
+for name, (keep, between) in stacks.items():
+    print(f"{name:18} {keep:>23.2f} {between:>25.2f}")
+assert stacks["with residual"][0] > 0.5 and stacks["without residual"][1] > 0.8 > stacks["with residual"][1]
+
+# %% [markdown]
+# With residuals each output is still close to its own input, and tokens stay apart. Without them the
+# input is forgotten after 12 blocks, and all 200 tokens point in nearly the same direction: a deep
+# stack without residuals starts out destroying the very information it should refine.
+
+# %% [markdown]
+# ## 2 · The position-wise feed-forward network
+#
+# After attention has mixed information *between* positions, the FFN transforms each position *on its
+# own*: FFN(x) = W₂ ReLU(W₁ x + b₁) + b₂, with a hidden layer 4 times wider than the model. "Position-wise"
+# is a testable claim: running the FFN on the whole sequence or on one token alone gives the same vector.
+
+# %%
+ffn = FeedForward(d_model=16, d_ff=64)
+x = torch.randn(2, 5, 16)
+assert_close(ffn(x)[:, 3], ffn(x[:, 3:4])[:, 0])
+assert_close(ffn(x), ffn.linear2(torch.relu(ffn.linear1(x))))
+n_ffn = sum(p.numel() for p in ffn.parameters())
+print(f"FFN(16 -> 64 -> 16): {n_ffn} parameters = 2·16·64 + 64 + 16 = {2 * 16 * 64 + 64 + 16}")
+print("position 3 alone gives the same output as position 3 in the sequence: True")
+
+# %% [markdown]
+# ## 3 · The encoder layer, piece by piece
+#
+# One encoder layer is: self-attention → Add & Norm → FFN → Add & Norm. That is the whole sketch — the
+# parts are the multi-head attention of notebook 06, a LayerNorm and the FFN above:
+
+# %%
+def encoder_layer_sketch(x, attention, norm1, ffn, norm2):
+    a, _ = attention(x, x, x)  # 1. every token attends to every token
+    x = norm1(x + a)  # 2. Add & Norm
+    f = ffn(x)  # 3. each position alone
+    return norm2(x + f)  # 4. Add & Norm
+
+
+# %% [markdown]
+# The tested layer in `course_lib.transformer` keeps exactly these parts as attributes (`self_attn`,
+# `norm1`, `ffn`, `norm2`), so we can feed them to the sketch and compare. Then we copy a PyTorch
+# `nn.TransformerEncoderLayer` into our layer with `from_torch` and compare with torch's own output.
+
+# %%
+seed_everything(seed)
+layer = TransformerEncoderLayer(d_model=32, num_heads=4, d_ff=128).eval()
+x = torch.randn(3, 7, 32)
+ours, _ = layer(x)
+assert_close(encoder_layer_sketch(x, layer.self_attn, layer.norm1, layer.ffn, layer.norm2), ours)
+
+reference = nn.TransformerEncoderLayer(32, 4, 128, batch_first=True).eval()
+copied = TransformerEncoderLayer.from_torch(reference)
+assert_close(copied(x)[0], reference(x))
+print("sketch == course_lib layer; course_lib layer (from_torch) == nn.TransformerEncoderLayer")
+
+# %%
+show_source(TransformerEncoderLayer.forward)
+
+# %% [markdown]
+# The `norm_first` branch is **pre-LN**: normalize *before* each sub-layer and add the raw residual
+# after. The original paper and BERT use post-LN (the other branch); pre-LN trains more stably in very
+# deep models and is what GPT-2 and most later models use. torch has the same switch, and they agree:
+
+# %%
+reference_pre = nn.TransformerEncoderLayer(32, 4, 128, batch_first=True, norm_first=True).eval()
+assert_close(TransformerEncoderLayer.from_torch(reference_pre)(x)[0], reference_pre(x))
+H, F_ = 32, 128
+formula = (4 * H * H + 4 * H) + (2 * H * F_ + F_ + H) + 2 * (2 * H)
+count = sum(p.numel() for p in layer.parameters())
+print(f"pre-LN agrees with torch too. Parameters of one layer: {count:,} = attention 4H²+4H "
+      f"+ FFN 2H·d_ff+d_ff+H + two LayerNorms 4H = {formula:,}")
+assert count == formula
+
+# %% [markdown]
+# ## 4 · The decoder: masked self-attention and encoder–decoder attention
+#
+# The decoder writes the output one token at a time. Each decoder layer has three sub-layers, each with
+# Add & Norm:
+#
+# 1. **masked self-attention**: position t may look only at positions ≤ t (the **mask** (掩码) of notebook
+#    05) — at generation time the later tokens do not exist yet;
+# 2. **encoder–decoder (cross-) attention**: queries from the decoder, keys and values from the encoder's
+#    output, the *memory*: this is where the decoder reads the source sentence;
+# 3. the FFN.
+#
+# **Causality, measured by perturbation.** Change the decoder inputs after step t: the outputs up to t
+# must not move, those after t must.
+
+# %%
+seed_everything(seed)
+decoder = TransformerDecoder(num_layers=2, d_model=32, num_heads=4, d_ff=64, dropout=0.0).eval()
+memory = torch.randn(1, 6, 32)  # an encoded source sentence of 6 tokens
+y = torch.randn(1, 8, 32)  # 8 decoder inputs
+with torch.no_grad():
+    out, weights = decoder(y, memory, need_weights=True)
+    for t in (2, 5):
+        changed = y.clone()
+        changed[:, t + 1:] += torch.randn(1, 7 - t, 32)
+        out2, _ = decoder(changed, memory)
+        before = (out2[:, :t + 1] - out[:, :t + 1]).abs().max().item()
+        after = (out2[:, t + 1:] - out[:, t + 1:]).abs().max().item()
+        print(f"inputs after step {t} changed: outputs 0..{t} move by {before:.1f}, outputs {t + 1}..7 by {after:.2f}")
+        assert before < 1e-6 and after > 0.01
+print("self-attention weights:", tuple(weights[0].self_attention.shape),
+      "  cross-attention weights:", tuple(weights[0].cross_attention.shape), "(B, heads, T_target, T_source)")
+
+# %% [markdown]
+# Left: the causal mask (True = may attend). Middle: the first decoder layer's masked self-attention
+# (head 0), zero above the diagonal. Right: its cross-attention, a full rectangle: every target
+# position may read every source token.
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(10, 3), dpi=80)
+panels = [(causal_mask(8).float(), "causal mask"), (weights[0].self_attention[0, 0], "masked self-attention"),
+          (weights[0].cross_attention[0, 0], "cross-attention")]
+for ax, (w, title) in zip(axes, panels):
+    ax.imshow(w, cmap="Blues", vmin=0)
+    ax.set_title(title, fontsize=10)
+    ax.set_ylabel("target position")
+    ax.set_xlabel("source position" if "cross" in title else "target position")
+fig.tight_layout()
+
+# %% [markdown]
+# ## 5 · A sequence-to-sequence task: reversing phrase order
+#
+# The toy world's reordering task: the source is a sentence, the target has the same phrases in reverse
+# order ("the old cow sleeps" → "sleeps the old cow"). The model must read the whole source, find the
+# phrase boundaries, and copy the phrases back in the other order — a job for cross-attention. We train
+# on pairs from the training split and measure on pairs from the held-out test split.
+
+# %%
+train = phrase_reversal_examples(toyworld_corpus("train", seed=seed, num_documents=num_documents))
+val = phrase_reversal_examples(toyworld_corpus("validation", seed=seed, num_documents=100))[:300]
+test = phrase_reversal_examples(toyworld_corpus("test", seed=seed, num_documents=200))
+vocab = Vocab.build(e.source for e in train)
+print(f"{len(train)} training, {len(val)} validation, {len(test)} test pairs; vocabulary {len(vocab)}")
+for e in test[:3]:
+    print(f"  {' '.join(e.source):45} -> {' '.join(e.target)}")
+
+# %% [markdown]
+# **Teacher forcing.** In training the decoder gets the true previous tokens: its input is `<bos>` +
+# target, and at each position it must predict the next token, target + `<eos>`. One forward pass
+# trains all positions at once — the causal mask keeps it honest.
+
+# %%
+batch = collate_seq2seq(test[:1], vocab)
+for name in ("src_ids", "tgt_in", "tgt_out"):
+    print(f"{name:8}", vocab.decode(batch[name][0].tolist()))
+
+# %%
+config = TransformerConfig(vocab_size=len(vocab), d_model=d_model, num_heads=num_heads, d_ff=d_ff,
+                           num_encoder_layers=num_layers, num_decoder_layers=num_layers, dropout=dropout,
+                           max_len=32)
+seed_everything(seed)
+model = Seq2SeqTransformer(config)
+print(config)
+print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
+
+# %% tags=["nbval-ignore-output"]
+history = fit(model, seq2seq_batches(train, vocab, batch_size, seed=seed),
+              TrainConfig(steps=steps, lr=lr, warmup_steps=100, schedule="linear", eval_every=100,
+                          monitor="exact_match", mode="max", seed=seed, device=device, desc="seq2seq"),
+              evaluate=lambda m: {"exact_match": exact_match(m, val, vocab)})
+print(f"trained {steps} steps in {history.seconds:.1f} s")
+
+# %% [markdown]
+# **Exact match** counts an output as right only if every token is right, in order, and it stops at the
+# right place. The validation curve (below) rises steeply once the model has found the phrase boundaries.
+
+# %%
+test_em = exact_match(model, test, vocab)
+print("validation exact match by step:", [(e["step"], round(e["exact_match"], 2)) for e in history.evals])
+print(f"held-out test exact match: {test_em:.2f} on {len(test)} pairs")
+assert test_em >= 0.9
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3), dpi=80)
+ax2 = ax.twinx()
+history.plot(metrics=(), ax=ax)
+ax2.plot(*history.metric("exact_match"), "o-", color="C1", ms=4, label="validation exact match")
+ax2.set_ylim(0, 1.05)
+ax2.set_ylabel("exact match")
+ax2.legend(fontsize=8, loc="center right")
+ax.set_ylabel("training loss")
+fig.tight_layout()
+
+# %% [markdown]
+# The loss (left axis) falls fast; exact match (right axis) lags behind, because one wrong token anywhere
+# makes a whole output wrong.
+#
+# ## 6 · Greedy decoding
+#
+# At test time there is no target to feed in. **Greedy decoding** (贪心解码) starts from `<bos>`, runs the
+# decoder, appends the single most probable token, and repeats until the model says `<eos>` or a maximum
+# length is reached. The encoder runs once; the decoder once per output token. The sketch:
+
+# %%
+@torch.no_grad()
+def greedy_sketch(model, source: list[str], max_len: int = 20) -> list[str]:
+    model.eval()
+    memory, _ = model.encode(torch.tensor([vocab.encode(source)], device=dev))
+    ys = [vocab.bos_id]
+    for _ in range(max_len):
+        logits, _ = model.decode(torch.tensor([ys], device=dev), memory)
+        next_id = logits[0, -1].argmax().item()  # the single most probable next token
+        if next_id == vocab.eos_id:
+            break
+        ys.append(next_id)
+    return vocab.decode(ys[1:])
+
+
+outputs = translate(model, [e.source for e in test[:6]], vocab)
+for e, out in zip(test[:6], outputs):
+    assert greedy_sketch(model, e.source) == out  # the sketch and the library's batched decoder agree
+    print(f"{'✓' if out == e.target else '✗'} {' '.join(e.source):42} -> {' '.join(out)}")
+
+# %% [markdown]
+# The library's `greedy_decode` does the same for a whole batch, fills finished rows with `[PAD]`, and
+# never writes more than `max_len` tokens. With `max_len=3` every output is cut after three tokens:
+
+# %%
+short = translate(model, [e.source for e in test[:3]], vocab, max_len=3)
+print([" ".join(s) for s in short])
+assert all(len(s) <= 3 for s in short)
+wrong = [(e, o) for e, o in zip(test, translate(model, [e.source for e in test], vocab)) if o != e.target]
+print(f"{len(wrong)} of {len(test)} test outputs are wrong" + (", for example:" if wrong else ""))
+for e, o in wrong[:2]:
+    print(f"  {' '.join(e.source)}\n    model:  {' '.join(o)}\n    target: {' '.join(e.target)}")
+
+# %% [markdown]
+# ## 7 · Looking at the attention
+#
+# Three kinds of attention for one test sentence, last layer, averaged over the heads. The rows of the
+# decoder panels are labelled with the token each position *predicts*. What to see: the
+# cross-attention (right) is close to a permutation — each output token reads exactly the source word
+# it copies, so going down the rows the source phrases are visited in reverse order. The decoder's
+# self-attention (middle) stays on or below the diagonal; the encoder's (left) is spread out: each
+# source word gathers context from several others, which is how it learns where phrases begin.
+
+# %%
+example = test[1]
+predicted = translate(model, [example.source], vocab)[0]
+src = torch.tensor([vocab.encode(example.source)], device=dev)
+tgt_in = torch.tensor([[vocab.bos_id, *vocab.encode(predicted)]], device=dev)
+att = model.attention(src, tgt_in)
+inputs = ["<bos>", *predicted]
+predicts = [f"→ {w}" for w in [*predicted, "<eos>"]]
+
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), dpi=80, layout="constrained")
+plot_attention(att.encoder[-1][0].mean(0).cpu(), example.source, ax=axes[0], title="encoder self-attention")
+plot_attention(att.decoder_self[-1][0].mean(0).cpu(), inputs, predicts, ax=axes[1],
+               title="decoder masked self-attention")
+plot_attention(att.cross[-1][0].mean(0).cpu(), example.source, predicts, ax=axes[2], title="cross-attention")
+cross = att.cross[-1][0].mean(0)  # (T_target, T_source)
+reads_its_word = [example.source[j] == w for w, j in zip(predicted, cross.argmax(-1).tolist())]
+print("source:", " ".join(example.source), "| output:", " ".join(predicted))
+print(f"output tokens whose strongest cross-attention is on the word they copy: "
+      f"{sum(reads_its_word)} of {len(predicted)}")
+assert sum(reads_its_word) >= 0.6 * len(predicted)
+
+# %% [markdown]
+# **The explorer.** All layers and heads of the same model, for any sentence you type (words of the
+# toy world). To show the three kinds in one square map, rows and columns are the source tokens
+# followed by the decoder's input tokens (marked ▸): the top-left block is encoder self-attention, the
+# bottom-right block the decoder's masked self-attention, the bottom-left block cross-attention (each
+# decoder row holds two distributions, each summing to 1). Layer l shows encoder layer l and decoder
+# layer l. The static figure above is what GitHub and HTML exports show.
+
+# %% tags=["nbval-ignore-output"]
+def seq2seq_attention(sentence: str):
+    source = sentence.split()
+    output = translate(model, [source], vocab)[0]
+    s = torch.tensor([vocab.encode(source)], device=dev)
+    t = torch.tensor([[vocab.bos_id, *vocab.encode(output)]], device=dev)
+    tokens = source + [f"▸{w}" for w in ["<bos>", *output]]
+    return tokens, joint_attention(model.attention(s, t)).cpu()
+
+
+explorer = AttentionExplorer(seq2seq_attention, [" ".join(e.source) for e in test[:8]])
+explorer.head.value = "all"
+explorer.view.value = "heatmap"
+explorer
+
+# %% [markdown]
+# ## 8 · CNN vs RNN vs self-attention
+#
+# Why did attention replace recurrence? Take one layer of each kind, all of the same width C: an LSTM
+# (notebook 02), a 1-D convolution with a window of 3 tokens, and multi-head self-attention. Three
+# questions: what can one output position see (its **receptive field**), how many steps separate the
+# first token from the last (the **path length** a dependency must travel), and how many steps must run
+# one after another? The receptive fields below are *measured*: the input positions whose gradient at
+# output position 4 (of 9) is non-zero.
+
+# %%
+from course_lib.compare import matched_layers, path_lengths, receptive_field, time_layers
+
+n = 9
+small = matched_layers(width=16)
+paths = path_lengths(n, kernel_size=3)
+C = 128
+print(f"{'layer':15} {'position 4 sees':28} {'layers: 1st→9th':>15} {'sequential':>10} {'max path':>9} "
+      f"{'parameters (C=128)':>19}")
+for name, layer in small.items():
+    seen = receptive_field(layer, T=n, position=4)
+    needed = next(L for L in range(1, n + 1) if 0 in receptive_field(layer, T=n, position=n - 1, num_layers=L))
+    assert needed == paths[name]["layers"]
+    params = sum(p.numel() for p in matched_layers(width=C)[name].parameters())
+    p = paths[name]
+    print(f"{name:15} {str(seen):28} {needed:>15} {p['sequential steps']:>10} {p['max path length']:>9} "
+          f"{params:>19,}")
+
+# %% [markdown]
+# Read the table row by row. The LSTM sees everything to its left, but the first token reaches the last
+# only through n − 1 = 8 sequential steps, and those steps cannot run in parallel. The CNN runs every
+# position in parallel but sees only 3 tokens per layer: 8 stacked layers before token 1 reaches token
+# 9. Self-attention sees every token in one layer, with a path of length 1, all in parallel. Its price
+# is a cost that grows as T² — which the timing below puts in proportion.
+#
+# **Measured on this machine:** forward + backward time of each layer (width 128, batch 16) against
+# the sequence length. The numbers vary from machine to machine, so this cell's output is not compared.
+
+# %% tags=["nbval-ignore-output"]
+times = time_layers(timing_lengths, batch_size=16, width=128, repeats=5, seed=seed)
+print("milliseconds per forward + backward")
+print(f"{'T':>6} " + " ".join(f"{name:>15}" for name in times))
+for T in timing_lengths:
+    print(f"{T:>6} " + " ".join(f"{times[name][T]:>15.2f}" for name in times))
+longest, shortest = timing_lengths[-1], timing_lengths[0]
+print(f"LSTM at T={longest} is {times['LSTM'][longest] / times['self-attention'][longest]:.1f}x slower "
+      f"than self-attention")
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
+for name, row in times.items():
+    ax.plot(list(row), list(row.values()), "o-", ms=4, label=name)
+ax.set_xscale("log", base=2)
+ax.set_yscale("log")
+ax.set_xlabel("sequence length T")
+ax.set_ylabel("ms per forward + backward")
+ax.set_title("one layer, width 128, batch 16 (this machine)", fontsize=10)
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# What to see: the LSTM's line climbs in step with T (twice the length, twice the time): its T steps
+# run one after another, each a small matrix product that cannot keep the cores busy. Self-attention
+# does the whole sequence in a few large matrix products; its T² term only starts to show at the longest
+# lengths. The CNN is cheapest, but with a window of 3 it needs T − 1 layers to connect the two ends.
+
+# %%
+grows = times["LSTM"][longest] / times["LSTM"][shortest]
+assert grows > 3, "the LSTM's time must grow with the length"
+print(f"LSTM time grows with T (x{longest // shortest} longer sequence): True")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker from `course_lib.checks.transformer` that tells you what is right or
+# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+#
+# **Exercise 1 · the encoder layer by hand.** Write `encoder_layer(layer, x)` that computes the output
+# of a post-LN `TransformerEncoderLayer` from its parts: `layer.self_attn(q, k, v)` (returns
+# `(output, weights)`), `layer.norm1`, `layer.ffn`, `layer.norm2`.
+
+# %%
+from course_lib.checks import transformer as checks_tf
+
+
+def encoder_layer(layer, x: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_tf.check_encoder_layer(encoder_layer)
+
+# %% [markdown]
+# **Exercise 2 · pre-LN.** Write `pre_ln_layer(layer, x)` for a layer with `norm_first=True`: normalize
+# before each sub-layer, add the sub-layer's output to the un-normalized input.
+
+# %%
+def pre_ln_layer(layer, x: torch.Tensor) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_tf.check_pre_ln_layer(pre_ln_layer)
+
+# %% [markdown]
+# **Exercise 3 · greedy decoding.** Write `greedy(next_logits, bos, eos, max_len)`. `next_logits(prefix)`
+# takes a list of ids (starting with `bos`) and returns the logits of the next token. Return the generated
+# ids without `bos`: up to and including `eos`, and never more than `max_len` of them.
+
+# %%
+def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
+    raise NotImplementedError  # your code here
+
+
+done = checks_tf.check_greedy(greedy)
+
+# %% [markdown]
+# **Exercise 4 · how deep must a CNN be?** Write `cnn_layers(n, k)`: the number of stacked convolutions
+# with a centred window of k tokens (k odd) needed before the first of n tokens can affect the last.
+# Check your answer against the measured column of the table in section 8.
+
+# %%
+def cnn_layers(n: int, k: int) -> int:
+    raise NotImplementedError  # your code here
+
+
+done = checks_tf.check_cnn_layers(cnn_layers)
+
+# %% [markdown]
+# ### Solutions
+#
+# **1 and 2.** The same four steps in two orders: post-LN normalizes each residual sum, pre-LN
+# normalizes each sub-layer's input.
+
+# %%
+def encoder_layer(layer, x: torch.Tensor) -> torch.Tensor:
+    x = layer.norm1(x + layer.self_attn(x, x, x)[0])
+    return layer.norm2(x + layer.ffn(x))
+
+
+def pre_ln_layer(layer, x: torch.Tensor) -> torch.Tensor:
+    h = layer.norm1(x)
+    x = x + layer.self_attn(h, h, h)[0]
+    return x + layer.ffn(layer.norm2(x))
+
+
+assert checks_tf.check_encoder_layer(encoder_layer)
+assert checks_tf.check_pre_ln_layer(pre_ln_layer)
+
+# %% [markdown]
+# **3.** Feed the prefix, take the argmax, stop after `eos` or at `max_len`.
+
+# %%
+def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
+    out = []
+    while len(out) < max_len:
+        out.append(int(next_logits([bos, *out]).argmax()))
+        if out[-1] == eos:
+            break
+    return out
+
+
+assert checks_tf.check_greedy(greedy)
+
+# %% [markdown]
+# **4.** A centred window of k tokens reaches k // 2 positions to each side, so each layer carries
+# information k // 2 positions further; n − 1 positions need ⌈(n − 1) / (k // 2)⌉ layers.
+
+# %%
+def cnn_layers(n: int, k: int) -> int:
+    return -(-(n - 1) // (k // 2))  # ceiling division
+
+
+assert checks_tf.check_cnn_layers(cnn_layers)
