@@ -9,8 +9,8 @@ Reusable pieces for every explorer of the course:
 - ``SavePngControl``: a "save PNG" button with a path box and a status line;
 - ``mpl_text`` / ``html_text``: make arbitrary token text safe for matplotlib and for HTML.
 
-Attention: static figures (``plot_attention``, ``plot_attention_lines``, ``plot_attention_heads``),
-which also render on GitHub and in HTML exports, and the ``AttentionExplorer`` widget.
+Attention: static figures (``plot_attention``, ``plot_attention_lines``, ``plot_attention_heads``,
+``plot_attention_model_view`` for every layer and head at once), which also render on GitHub and in HTML exports, and the ``AttentionExplorer`` widget.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ __all__ = [
     "plot_attention",
     "plot_attention_heads",
     "plot_attention_lines",
+    "plot_attention_model_view",
     "save_figure_png",
     "stack_attention",
 ]
@@ -301,6 +302,41 @@ def plot_attention_heads(weights: Any, tokens: Sequence[str], kind: str = "heatm
     return fig
 
 
+def plot_attention_model_view(attention: Any, tokens: Sequence[str], selected: int | None = None,
+                              title: str | None = None, panel: float = 1.1) -> Figure:
+    """Every layer and head at once, ``attention`` (L, A, T, T): a grid of small heat maps, layers as
+    rows and heads as columns (bertviz's "model view", drawn with matplotlib).
+
+    Panels carry no token labels (they would not fit): the grid is for spotting patterns (a diagonal,
+    a column on [SEP]), then the single-head view reads them. ``selected`` keeps one query row.
+    """
+    w = _as_array(attention)
+    if w.ndim != 4 or w.shape[-1] != w.shape[-2]:
+        raise ValueError(f"expected attention (L, A, T, T), got shape {w.shape}")
+    L, A, T, _ = w.shape
+    if len(tokens) != T:
+        raise ValueError(f"attention is over {T} tokens but {len(tokens)} tokens were given")
+    fig = new_figure(0.6 + panel * A, 0.3 + panel * L + (0.3 if title else 0))
+    axes = fig.subplots(L, A, squeeze=False)
+    for layer in range(L):
+        for head in range(A):
+            ax = axes[layer, head]
+            m = w[layer, head]
+            if selected is not None:
+                m = np.where(np.arange(T)[:, None] == selected, m, 0.0)
+            ax.imshow(m, cmap="Blues", vmin=0.0, vmax=max(float(m.max()), 1e-9), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if layer == 0:
+                ax.set_title(f"head {head}", fontsize=7)
+            if head == 0:
+                ax.set_ylabel(f"layer {layer}", fontsize=7)
+    fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
+    if title:
+        fig.suptitle(mpl_text(title), fontsize=9)
+    return fig
+
+
 # ------------------------------------------------------------------------ attention explorer
 
 AttentionFn = Callable[[str], tuple[Sequence[str], Any]]
@@ -345,8 +381,8 @@ class AttentionExplorer:
                                          continuous_update=False, description="sentence")
         self.layer = widgets.IntSlider(value=0, min=0, max=0, description="layer", continuous_update=False)
         self.head = widgets.Dropdown(description="head")
-        self.view = widgets.ToggleButtons(options=[("heat map", "heatmap"), ("lines", "lines")],
-                                          value="lines")
+        self.view = widgets.ToggleButtons(options=[("heat map", "heatmap"), ("lines", "lines"),
+                                                   ("model view", "model")], value="lines")
         self.token = widgets.Dropdown(description="token")
         self.tokens_html = widgets.HTML()
         self.pane = FigurePane()
@@ -419,7 +455,11 @@ class AttentionExplorer:
         selected = None if self.token.value in (None, -1) else self.token.value
         self.tokens_html.value = self._tokens_markup(selected)
         weights = self.attention[layer]  # (A, T, T)
-        if head == "all":
+        if self.view.value == "model":  # every layer and head: the layer and head controls do not apply
+            L, A = self.attention.shape[:2]
+            fig = plot_attention_model_view(self.attention, self.tokens, selected=selected,
+                                            title=f"model view: {L} layers x {A} heads")
+        elif head == "all":
             fig = plot_attention_heads(weights, self.tokens, kind=self.view.value, selected=selected,
                                        title=f"layer {layer}, all heads")
         else:

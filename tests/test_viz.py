@@ -23,6 +23,7 @@ from course_lib.viz import (
     plot_attention,
     plot_attention_heads,
     plot_attention_lines,
+    plot_attention_model_view,
     save_figure_png,
     stack_attention,
 )
@@ -202,6 +203,25 @@ def test_changing_layer_or_head_changes_the_figure(explorer) -> None:
     np.testing.assert_allclose(shown(), attention[1][2].numpy(), rtol=1e-6)
     explorer.head.value = "all"
     assert len([ax for ax in explorer.figure.axes if ax.images]) == A
+
+
+def test_model_view_draws_every_layer_and_head_headless(explorer) -> None:
+    _, attention = fake_attention(explorer.sentence.value)
+    explorer.view.value = "model"
+    panels = [ax for ax in explorer.figure.axes if ax.images]
+    assert len(panels) == L * A
+    np.testing.assert_allclose(np.asarray(panels[A + 2].images[0].get_array()), attention[1][2].numpy(), rtol=1e-6)
+    assert bytes(explorer.pane.widget.value).startswith(PNG_SIGNATURE)
+    explorer.token.value = 1  # one query row kept in every panel
+    kept = np.asarray(explorer.figure.axes[0].images[0].get_array())
+    assert np.count_nonzero(kept.sum(axis=1)) == 1
+    stacked = np.stack([a.numpy() for a in attention])
+    fig = plot_attention_model_view(stacked, explorer.tokens, title="$x$ <b>")
+    assert len(fig.axes) == L * A
+    with pytest.raises(ValueError, match="tokens"):
+        plot_attention_model_view(stacked, explorer.tokens[:-1])
+    with pytest.raises(ValueError, match=r"\(L, A, T, T\)"):
+        plot_attention_model_view(stacked[0], explorer.tokens)
 
 
 def test_line_view_and_token_selection(explorer) -> None:

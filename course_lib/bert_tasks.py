@@ -1,0 +1,346 @@
+"""BERT for the four kinds of downstream task, with Hugging Face's head names, and their metrics.
+
+    BertForSequenceClassification   bert, dropout, classifier   one label per sentence or pair, from [CLS]
+    BertForTokenClassification      bert, dropout, classifier   one label per token (-100: not scored)
+    BertForQuestionAnswering        bert, qa_outputs            a start and an end score for every token
+
+The module names equal those of ``transformers``, so the state dict of a fine-tuned Hugging Face model
+loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
+a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
+weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
+(only the head learns).
+
+Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
+s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
+start[0] + end[0] beats it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from course_lib.bert import BertConfig, BertModel, _init_weights
+from course_lib.train import History, TrainConfig, fit
+
+__all__ = [
+    "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification",
+    "ClassifierOutput", "QAOutput", "accuracy", "best_spans", "exact_match", "fine_tune", "macro_f1",
+    "predict", "span_f1",
+]
+
+
+class ClassifierOutput(NamedTuple):
+    logits: Tensor  # (B, num_labels) for sentences, (B, T, num_labels) for tokens
+    attentions: list[Tensor] | None
+
+
+class QAOutput(NamedTuple):
+    start_logits: Tensor  # (B, T)
+    end_logits: Tensor  # (B, T)
+    attentions: list[Tensor] | None
+
+
+class _FirstToken(nn.Module):
+    """Stands in for the pooler of heads that do not use it (Hugging Face builds those without one)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, 0]
+
+
+class _BertWithHead(nn.Module):
+    """A ``BertModel`` (``self.bert``) plus a task head built by ``_build_head``."""
+
+    uses_pooler = True  # token and span heads read every token's state; their ``bert`` has no pooler weights
+
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None) -> None:
+        super().__init__()
+        if num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self.config = config
+        self.num_labels = num_labels
+        self.bert = self._without_unused_pooler(BertModel(config))
+        self._build_head(config, num_labels, config.hidden_dropout_prob if classifier_dropout is None
+                         else classifier_dropout)
+        for name, module in self.named_children():
+            if name != "bert":
+                module.apply(lambda m: _init_weights(m, config.initializer_range))
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
+                     classifier_dropout: float | None = None, seed: int | None = 0):
+        """A new head on a *copy* of ``bert``'s weights (the head's initialisation follows ``seed``).
+
+        ``freeze_encoder=True``: the encoder's parameters do not learn (feature-based use).
+        """
+        if not isinstance(bert, BertModel):
+            raise TypeError(f"from_encoder needs a course_lib.bert.BertModel, got {type(bert).__name__}; "
+                            "for a BertForPreTraining pass its .bert")
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout)
+        model.bert = model._without_unused_pooler(copy.deepcopy(bert))
+        model.bert.requires_grad_(not freeze_encoder)
+        return model
+
+    def _without_unused_pooler(self, bert: BertModel) -> BertModel:
+        if not self.uses_pooler:
+            bert.pooler = _FirstToken()
+        return bert
+
+    def encoder_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.bert.parameters())
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.encoder_frozen():
+            self.bert.eval()  # a frozen encoder is a fixed feature extractor: no dropout in it
+        return self
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+class BertForSequenceClassification(_BertWithHead):
+    """A label for a sentence or a sentence pair from the pooled [CLS] vector: ``classifier(dropout(pooler))``."""
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                labels: Tensor | None = None, output_attentions: bool = False,
+                **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """labels (B,) class ids -> (``ClassifierOutput`` with logits (B, num_labels), cross-entropy or None)."""
+        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.pooler_output))
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
+class BertForTokenClassification(_BertWithHead):
+    """A label for every token from its last hidden state: ``classifier(dropout(h_t))``."""
+
+    uses_pooler = False
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                labels: Tensor | None = None, output_attentions: bool = False,
+                **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """labels (B, T) with -100 where nothing is scored (special tokens, padding, later word pieces)."""
+        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
+        loss = None
+        if labels is not None:
+            if labels.shape != input_ids.shape:
+                raise ValueError(f"labels {tuple(labels.shape)} must have the shape of input_ids "
+                                 f"{tuple(input_ids.shape)}")
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
+class BertForQuestionAnswering(_BertWithHead):
+    """Extractive QA: ``qa_outputs`` maps each h_t to a start score and an end score.
+
+    That is BERT's start vector S and end vector E dotted with every token (plus a bias). The loss is the
+    mean of the start and end cross-entropies over the sequence; a question with no answer has
+    start = end = 0, the [CLS] position.
+    """
+
+    uses_pooler = False
+
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None) -> None:
+        if num_labels != 2:
+            raise ValueError(f"question answering has two outputs (start, end), got num_labels={num_labels}")
+        super().__init__(config, num_labels, classifier_dropout)
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                start_positions: Tensor | None = None, end_positions: Tensor | None = None,
+                output_attentions: bool = False, **_unused) -> tuple[QAOutput, Tensor | None]:
+        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+        start, end = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
+        if attention_mask is not None:  # padding can never be a boundary
+            start = start.masked_fill(attention_mask == 0, torch.finfo(start.dtype).min)
+            end = end.masked_fill(attention_mask == 0, torch.finfo(end.dtype).min)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (F.cross_entropy(start, start_positions) + F.cross_entropy(end, end_positions)) / 2
+        return QAOutput(start, end, out.attentions), loss
+
+
+# ------------------------------------------------------------------------------ span decoding
+
+
+def best_spans(start_logits: Tensor, end_logits: Tensor, context_mask: Tensor | None = None,
+               max_answer_length: int = 30) -> list[tuple[int, int] | None]:
+    """The best answer span of each row, or None when the [CLS] span (0, 0) scores higher.
+
+    ``start_logits``, ``end_logits``: (B, T). ``context_mask`` (B, T), True where a token may be part of
+    an answer (the context's pieces); without it every position but 0 may. A span (s, e) needs
+    s ≤ e < s + ``max_answer_length``, both inside the context, and scores start[s] + end[e].
+    """
+    if start_logits.shape != end_logits.shape or start_logits.dim() != 2:
+        raise ValueError(f"start and end logits must both be (B, T), got {tuple(start_logits.shape)} and "
+                         f"{tuple(end_logits.shape)}")
+    if max_answer_length < 1:
+        raise ValueError(f"max_answer_length must be >= 1, got {max_answer_length}")
+    B, T = start_logits.shape
+    if context_mask is None:
+        context_mask = torch.ones(B, T, dtype=torch.bool, device=start_logits.device)
+        context_mask[:, 0] = False
+    context_mask = context_mask.bool()
+    scores = start_logits.float()[:, :, None] + end_logits.float()[:, None, :]  # (B, T_start, T_end)
+    offsets = torch.arange(T, device=scores.device)
+    width = offsets[None, :] - offsets[:, None]  # e - s
+    allowed = (width >= 0) & (width < max_answer_length)
+    allowed = allowed[None] & context_mask[:, :, None] & context_mask[:, None, :]
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    best = scores.flatten(1).max(dim=1)
+    null = start_logits.float()[:, 0] + end_logits.float()[:, 0]
+    spans: list[tuple[int, int] | None] = []
+    for b in range(B):
+        score, index = best.values[b].item(), best.indices[b].item()
+        if score == float("-inf") or null[b].item() > score:
+            spans.append(None)
+        else:
+            spans.append((index // T, index % T))
+    return spans
+
+
+def span_words(span: tuple[int, int] | None, word_index: Sequence[int], context: Sequence[str]) -> list[str]:
+    """The context words a piece span (s, e) covers (``word_index`` from ``collate_qa``); [] for None."""
+    if span is None:
+        return []
+    first, last = word_index[span[0]], word_index[span[1]]
+    if first < 0 or last < 0:
+        raise ValueError(f"span {span} is not inside the context (word_index {first}, {last})")
+    return list(context[first : last + 1])
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def _normalize(words: Sequence[str] | str) -> list[str]:
+    text = words if isinstance(words, str) else " ".join(words)
+    return re.sub(r"[^\w\s]", " ", text.lower()).split()
+
+
+def exact_match(predicted: Sequence[str] | str, gold: Sequence[str] | str) -> float:
+    """1.0 when the two answers have the same words (case and punctuation ignored), else 0.0.
+
+    An empty answer means "no answer": two empty answers match.
+    """
+    return float(_normalize(predicted) == _normalize(gold))
+
+
+def span_f1(predicted: Sequence[str] | str, gold: Sequence[str] | str) -> float:
+    """SQuAD's word-overlap F1 of two answers; 1.0 when both are empty, 0.0 when only one is."""
+    p, g = _normalize(predicted), _normalize(gold)
+    if not p or not g:
+        return float(p == g)
+    common = sum((Counter(p) & Counter(g)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(p), common / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def accuracy(predicted: Tensor | Sequence[int], gold: Tensor | Sequence[int], ignore_index: int = -100) -> float:
+    """Share of positions where ``predicted`` equals ``gold``, skipping ``gold == ignore_index``."""
+    predicted, gold = torch.as_tensor(predicted).flatten(), torch.as_tensor(gold).flatten()
+    if predicted.shape != gold.shape:
+        raise ValueError(f"predicted has {predicted.numel()} labels, gold {gold.numel()}")
+    keep = gold != ignore_index
+    if not bool(keep.any()):
+        raise ValueError("no scored position: every gold label is ignore_index")
+    return (predicted[keep] == gold[keep]).float().mean().item()
+
+
+def macro_f1(predicted: Tensor | Sequence[int], gold: Tensor | Sequence[int], ignore_index: int = -100) -> float:
+    """F1 per class, averaged over the classes present in ``gold`` or ``predicted``."""
+    predicted, gold = torch.as_tensor(predicted).flatten(), torch.as_tensor(gold).flatten()
+    if predicted.shape != gold.shape:
+        raise ValueError(f"predicted has {predicted.numel()} labels, gold {gold.numel()}")
+    keep = gold != ignore_index
+    predicted, gold = predicted[keep], gold[keep]
+    if gold.numel() == 0:
+        raise ValueError("no scored position: every gold label is ignore_index")
+    scores = []
+    for c in torch.unique(torch.cat([predicted, gold])).tolist():
+        tp = ((predicted == c) & (gold == c)).sum().item()
+        fp = ((predicted == c) & (gold != c)).sum().item()
+        fn = ((predicted != c) & (gold == c)).sum().item()
+        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
+    return sum(scores) / len(scores)
+
+
+# ------------------------------------------------------------------------------ training and prediction
+
+_MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "start_positions", "end_positions")
+
+
+def _model_inputs(batch: dict) -> dict[str, Tensor]:
+    return {k: v for k, v in batch.items() if k in _MODEL_KEYS and isinstance(v, Tensor)}
+
+
+def _step(model: nn.Module, batch: dict, state):
+    _, loss = model(**_model_inputs(batch))
+    if loss is None:
+        raise ValueError("the batch has no targets (labels, or start_positions and end_positions)")
+    return loss, state
+
+
+def fine_tune(model: _BertWithHead, batches: Iterable[dict] | Callable[[], Iterable[dict]], steps: int = 300,
+              lr: float = 5e-4, warmup_steps: int | None = None, evaluate: Callable[[nn.Module], dict] | None = None,
+              eval_every: int | None = None, monitor: str = "val_loss", mode: str = "min", seed: int = 0,
+              device: str = "auto", progress: bool = True, desc: str = "fine-tuning") -> History:
+    """Fine-tune ``model`` on batches of ``course_lib.text.collate`` dicts through ``course_lib.train.fit``.
+
+    BERT's recipe: AdamW, linear warm-up (10 % of the steps by default) then linear decay to 0,
+    gradient clipping at 1. Keys a model does not take (``word_index`` ...) are left out of its call.
+    """
+    config = TrainConfig(steps=steps, lr=lr, warmup_steps=steps // 10 if warmup_steps is None else warmup_steps,
+                         schedule="linear", weight_decay=0.01, eval_every=eval_every or steps, monitor=monitor,
+                         mode=mode, restore_best=evaluate is not None, device=device, seed=seed,
+                         progress=progress, desc=desc)
+    return fit(model, batches, config, evaluate=evaluate, step=_step)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, batches: Iterable[dict]) -> list:
+    """Run ``model`` in eval mode over ``batches``; the outputs of each batch, moved to the CPU.
+
+    Classifiers give their logits tensor per batch, question answering a ``(start, end)`` pair.
+    """
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    results = []
+    try:
+        for batch in batches:
+            inputs = {k: v.to(device) for k, v in _model_inputs(batch).items()
+                      if k in ("input_ids", "token_type_ids", "attention_mask")}
+            out, _ = model(**inputs)
+            if isinstance(out, QAOutput):
+                results.append((out.start_logits.cpu(), out.end_logits.cpu()))
+            else:
+                results.append(out.logits.cpu())
+    finally:
+        model.train(was_training)
+    return results
