@@ -8,7 +8,8 @@ The module names equal those of ``transformers``, so the state dict of a fine-tu
 loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
 a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
 weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
-(only the head learns).
+(only the head learns), and ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
+all L + 1 layers (``hidden_states``) instead of the last one.
 
 Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
 s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
@@ -27,13 +28,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.attention import padding_mask
 from course_lib.bert import BertConfig, BertModel, _init_weights
+from course_lib.elmo import ScalarMix
 from course_lib.train import History, TrainConfig, fit
 
 __all__ = [
     "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification",
-    "ClassifierOutput", "QAOutput", "accuracy", "best_spans", "exact_match", "fine_tune", "macro_f1",
-    "predict", "span_f1",
+    "ClassifierOutput", "QAOutput", "accuracy", "best_spans", "exact_match", "fine_tune", "hidden_states",
+    "macro_f1", "predict", "span_f1", "span_words",
 ]
 
 
@@ -45,6 +48,29 @@ class ClassifierOutput(NamedTuple):
 class QAOutput(NamedTuple):
     start_logits: Tensor  # (B, T)
     end_logits: Tensor  # (B, T)
+    attentions: list[Tensor] | None
+
+
+def hidden_states(bert: BertModel, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                  attention_mask: Tensor | None = None) -> list[Tensor]:
+    """The L + 1 representations of every token, each (B, T, H): the embedding layer, then each layer's output.
+
+    The last one is ``bert(...)[0].last_hidden_state``; the list is what an ELMo-style mix reads.
+    """
+    if token_type_ids is None:
+        token_type_ids = torch.zeros_like(input_ids)
+    mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
+    x = bert.embeddings(input_ids, token_type_ids)
+    states = [x]
+    for layer in bert.encoder.layer:
+        x, _ = layer(x, mask, False)
+        states.append(x)
+    return states
+
+
+class _Encoded(NamedTuple):
+    tokens: Tensor  # (B, T, H): the last layer, or the learned mix of all layers
+    sentence: Tensor  # (B, H): the pooler's output, or the mix at [CLS]
     attentions: list[Tensor] | None
 
 
@@ -60,7 +86,8 @@ class _BertWithHead(nn.Module):
 
     uses_pooler = True  # token and span heads read every token's state; their ``bert`` has no pooler weights
 
-    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None) -> None:
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
+                 mix_layers: bool = False) -> None:
         super().__init__()
         if num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
@@ -72,23 +99,37 @@ class _BertWithHead(nn.Module):
         for name, module in self.named_children():
             if name != "bert":
                 module.apply(lambda m: _init_weights(m, config.initializer_range))
+        # feature-based use as in ELMo: the head reads gamma * sum_j s_j h_j over the L + 1 layers
+        self.mix = ScalarMix(config.num_hidden_layers + 1) if mix_layers else None
+
+    def _encode(self, input_ids: Tensor, token_type_ids: Tensor | None, attention_mask: Tensor | None,
+                output_attentions: bool) -> _Encoded:
+        if self.mix is None:
+            out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+            return _Encoded(out.last_hidden_state, out.pooler_output, out.attentions)
+        states = hidden_states(self.bert, input_ids, token_type_ids, attention_mask)
+        mask = None if attention_mask is None else attention_mask.bool()
+        mixed = self.mix(states, mask)
+        return _Encoded(mixed, mixed[:, 0], None)
 
     def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
         raise NotImplementedError
 
     @classmethod
     def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
-                     classifier_dropout: float | None = None, seed: int | None = 0):
+                     mix_layers: bool = False, classifier_dropout: float | None = None, seed: int | None = 0):
         """A new head on a *copy* of ``bert``'s weights (the head's initialisation follows ``seed``).
 
         ``freeze_encoder=True``: the encoder's parameters do not learn (feature-based use).
+        ``mix_layers=True``: the head reads a learned scalar mix of all L + 1 layers (as ELMo's tasks
+        do) instead of the last layer; sentence heads then read the mix at [CLS].
         """
         if not isinstance(bert, BertModel):
             raise TypeError(f"from_encoder needs a course_lib.bert.BertModel, got {type(bert).__name__}; "
                             "for a BertForPreTraining pass its .bert")
         if seed is not None:
             torch.manual_seed(seed)
-        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout)
+        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout, mix_layers=mix_layers)
         model.bert = model._without_unused_pooler(copy.deepcopy(bert))
         model.bert.requires_grad_(not freeze_encoder)
         return model
@@ -122,8 +163,8 @@ class BertForSequenceClassification(_BertWithHead):
                 labels: Tensor | None = None, output_attentions: bool = False,
                 **_unused) -> tuple[ClassifierOutput, Tensor | None]:
         """labels (B,) class ids -> (``ClassifierOutput`` with logits (B, num_labels), cross-entropy or None)."""
-        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
-        logits = self.classifier(self.dropout(out.pooler_output))
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.sentence))
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return ClassifierOutput(logits, out.attentions), loss
 
@@ -141,8 +182,8 @@ class BertForTokenClassification(_BertWithHead):
                 labels: Tensor | None = None, output_attentions: bool = False,
                 **_unused) -> tuple[ClassifierOutput, Tensor | None]:
         """labels (B, T) with -100 where nothing is scored (special tokens, padding, later word pieces)."""
-        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (B, T, num_labels)
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.tokens))  # (B, T, num_labels)
         loss = None
         if labels is not None:
             if labels.shape != input_ids.shape:
@@ -162,10 +203,11 @@ class BertForQuestionAnswering(_BertWithHead):
 
     uses_pooler = False
 
-    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None) -> None:
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
+                 mix_layers: bool = False) -> None:
         if num_labels != 2:
             raise ValueError(f"question answering has two outputs (start, end), got num_labels={num_labels}")
-        super().__init__(config, num_labels, classifier_dropout)
+        super().__init__(config, num_labels, classifier_dropout, mix_layers)
 
     def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
@@ -173,8 +215,8 @@ class BertForQuestionAnswering(_BertWithHead):
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 start_positions: Tensor | None = None, end_positions: Tensor | None = None,
                 output_attentions: bool = False, **_unused) -> tuple[QAOutput, Tensor | None]:
-        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
-        start, end = self.qa_outputs(out.last_hidden_state).unbind(-1)  # (B, T) each
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        start, end = self.qa_outputs(out.tokens).unbind(-1)  # (B, T) each
         if attention_mask is not None:  # padding can never be a boundary
             start = start.masked_fill(attention_mask == 0, torch.finfo(start.dtype).min)
             end = end.masked_fill(attention_mask == 0, torch.finfo(end.dtype).min)

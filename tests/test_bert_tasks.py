@@ -16,6 +16,7 @@ from course_lib.bert_tasks import (
     best_spans,
     exact_match,
     fine_tune,
+    hidden_states,
     macro_f1,
     predict,
     span_f1,
@@ -164,6 +165,41 @@ def test_frozen_encoder_only_the_head_learns():
     assert all(p.grad is None for p in model.bert.parameters())
     assert model.classifier.weight.grad is not None
     assert model.num_parameters(trainable_only=True) == 16 * 3 + 3
+
+
+def test_hidden_states_are_the_embeddings_then_every_layer_and_end_at_the_last_hidden_state():
+    torch.manual_seed(0)
+    bert = BertModel(tiny_config()).eval()
+    inputs = batch()
+    states = hidden_states(bert, **inputs)
+    assert len(states) == 3 and all(h.shape == (3, 7, 16) for h in states)
+    out, _ = bert(**inputs)
+    assert_close(states[-1], out.last_hidden_state)
+    assert_close(states[0], bert.embeddings(inputs["input_ids"], inputs["token_type_ids"]))
+
+
+@pytest.mark.parametrize("cls", [BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering])
+def test_feature_based_layer_mix_learns_only_the_mix_and_the_head(cls):
+    torch.manual_seed(0)
+    bert = BertModel(tiny_config())
+    model = cls.from_encoder(bert, freeze_encoder=True, mix_layers=True)
+    inputs = batch()
+    out, _ = model(**inputs)
+    first = out.logits if hasattr(out, "logits") else out.start_logits
+    first.sum().backward()
+    assert all(p.grad is None for p in model.bert.parameters())
+    assert model.mix.scalar_parameters.grad is not None
+    assert_close(model.mix.weights().sum(), torch.tensor(1.0))
+    with torch.no_grad():  # all the weight on the last layer: the plain (unmixed) head's input
+        model.mix.scalar_parameters.copy_(torch.tensor([-1e4, -1e4, 1e4]))
+        plain = cls.from_encoder(bert, freeze_encoder=True)
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("mix.")})
+        mixed_out, _ = model.eval()(**inputs)
+        plain_out, _ = plain.eval()(**inputs)
+    if cls is BertForTokenClassification:
+        assert_close(mixed_out.logits, plain_out.logits)
+    elif cls is BertForQuestionAnswering:
+        assert_close(mixed_out.start_logits, plain_out.start_logits)
 
 
 def test_token_and_span_heads_have_no_pooler_weights_like_hugging_face():
