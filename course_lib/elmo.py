@@ -35,7 +35,8 @@ class BiLMConfig:
     vocab_size: int = 751  # len(vocab); pretrained_bilm sets it from the corpus
     hidden_size: int = 128  # D: token representation and every LSTM layer, per direction (128 beat 256 on CPU)
     num_layers: int = 2  # L: LSTM layers per direction (the paper: 2)
-    dropout: float = 0.1  # on the token representation, between layers and before the softmax
+    dropout: float = 0.0  # on the token representation, between layers and before the softmax (0.1 was worse
+    #   in the short runs of notebook 03: the model sees each sentence about once; a long run needs it)
     tie_embeddings: bool = True  # the shared softmax reuses the word embedding (word encoder only)
     char_encoder: bool = False  # token layer: word embedding (False) or character CNN + highway (True)
     char_embedding_size: int = 16  # character CNN: size of one character vector

@@ -235,3 +235,88 @@ def test_checkers_accept_solutions_and_reject_mistakes(capsys):
     assert not checks.check_reverse(lambda x, lengths: x.flip(1))
     assert not checks.check_scalar_mix(todo)
     assert "not attempted" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- course_lib.elmo_probes
+
+
+def test_direction_features_pick_the_halves_of_the_lstm_layers():
+    from course_lib.elmo_probes import direction_features
+
+    layers = [torch.arange(8.0).repeat(2, 1) + 10 * j for j in range(3)]  # (2, 2D) with D = 4
+    assert direction_features(layers, "forward")[0].tolist() == [10, 11, 12, 13, 20, 21, 22, 23]
+    assert direction_features(layers, "backward")[0].tolist() == [14, 15, 16, 17, 24, 25, 26, 27]
+    assert direction_features(layers, "both").shape == (2, 16)
+    with pytest.raises(ValueError, match="direction"):
+        direction_features(layers, "sideways")
+
+
+def test_within_across_cosine_by_hand_and_centred():
+    from course_lib.elmo_probes import within_across_cosine
+
+    x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert within_across_cosine(x, [0, 0, 1, 1]) == pytest.approx((1.0, 0.0))
+    shared = x + torch.tensor([100.0, 100.0])  # a big common component hides the senses...
+    within, across = within_across_cosine(shared, [0, 0, 1, 1])
+    assert within - across < 1e-3
+    assert within_across_cosine(shared, [0, 0, 1, 1], centered=True) == pytest.approx((1.0, -1.0))  # ...centring shows them
+    with pytest.raises(ValueError):
+        within_across_cosine(x, [0, 0, 0, 0])
+
+
+def test_learned_mix_sums_to_one_and_finds_the_informative_layer():
+    from course_lib.elmo_probes import learn_scalar_mix, mixed_probe_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(2, (400,), generator=g)
+    layers = [torch.randn(400, 5, generator=g) for _ in range(3)]
+    layers[2][:, 0] += 2 * (2 * y - 1)
+    result = learn_scalar_mix([h[:300] for h in layers], y[:300], [h[300:] for h in layers], y[300:], steps=300)
+    assert sum(result.weights) == pytest.approx(1.0)
+    assert max(range(3), key=lambda j: result.weights[j]) == 2 and result.accuracy > 0.9
+    good = mixed_probe_accuracy([h[:300] for h in layers], y[:300], [h[300:] for h in layers], y[300:], [0, 0, 1])
+    bad = mixed_probe_accuracy([h[:300] for h in layers], y[:300], [h[300:] for h in layers], y[300:], [1, 0, 0])
+    assert good > 0.9 > 0.7 > bad
+    with pytest.raises(ValueError, match="non-negative"):
+        mixed_probe_accuracy(layers, y, layers, y, [0, 0, 0])
+
+
+def test_majority_accuracy_and_scratch_tagger_padding(vocab):
+    from course_lib.elmo_probes import ScratchTagger, majority_accuracy
+
+    y = torch.tensor([0, 0, 1, 1, 1])
+    assert majority_accuracy(["a", "a", "a", "b", "b"], y, ["a", "b", "c"], torch.tensor([0, 1, 1])) == pytest.approx(1.0)
+    torch.manual_seed(0)
+    tagger = ScratchTagger(len(vocab), 3, embedding_size=4, hidden_size=5).eval()
+    alone = tagger(torch.tensor([[7, 8, 9]]))
+    batched = tagger(torch.tensor([[7, 8, 9, 0, 0], [10, 11, 12, 13, 14]]))
+    torch.testing.assert_close(batched[0, :3], alone[0], atol=1e-6, rtol=1e-5)  # padding never reaches a real word
+    assert tagger(torch.tensor([[7, 8, 9]]), positions=torch.tensor([1])).shape == (1, 3)
+
+
+def test_elmo_padding_never_changes_real_tokens_in_the_mix(vocab):
+    elmo = Elmo(make_bilm(vocab), num_output_representations=1, do_layer_norm=False)
+    (alone,), _ = elmo(torch.tensor([[7, 8, 9]]))
+    (batched,), mask = elmo(torch.tensor([[7, 8, 9, 0], [10, 11, 12, 13]]))
+    torch.testing.assert_close(batched[0, :3], alone[0], atol=1e-6, rtol=1e-5)
+    assert mask.tolist() == [[True, True, True, False], [True] * 4]
+
+
+def test_new_checkers_accept_solutions_and_reject_mistakes(capsys):
+    from torch.nn import functional as F
+
+    from course_lib.checks import elmo as checks
+    from course_lib.elmo_probes import direction_features, within_across_cosine
+
+    def joint(fl, ft, bl, bt):
+        return (F.cross_entropy(fl.flatten(0, 1), ft.flatten(), ignore_index=0)
+                + F.cross_entropy(bl.flatten(0, 1), bt.flatten(), ignore_index=0))
+
+    assert checks.check_joint_loss(joint)
+    assert not checks.check_joint_loss(lambda fl, ft, bl, bt: joint(fl, ft, bl, bt) / 2)
+    assert "sum of the two" in capsys.readouterr().out
+    assert checks.check_direction_half(direction_features)
+    assert not checks.check_direction_half(lambda layers, d: torch.cat([h[:, :4] for h in layers], -1))
+    assert "leave out layer 0" in capsys.readouterr().out
+    assert checks.check_within_across(lambda x, labels: within_across_cosine(x, labels.tolist()))
+    assert not checks.check_within_across(lambda x, labels: (1.0, 0.0))

@@ -90,11 +90,14 @@ EXPLORERS: tuple[Explorer, ...] = (
     Explorer("01_word_vectors.ipynb",  # course_lib.embeddings_viz.NeighbourExplorer
              controls=(text("word"), slider("k")),
              changes=(Change(slider("k"), "8"),)),  # more neighbours ringed on the map
-    # The ELMo layer-weight explorer is not written yet: confirm these labels when 04 lands.
-    Explorer("04_using_elmo.ipynb",
-             controls=(dropdown("task"), button("save PNG")),
-             changes=(Change(dropdown("task"), 1),),  # another task
-             save_png=True),
+    Explorer("04_using_elmo.ipynb",  # course_lib.elmo_viz.LayerWeightExplorer
+             controls=(dropdown("task"), slider("layer 0"), slider("layer 1"), slider("layer 2"),
+                       button("use learned weights"), button("save PNG")),
+             changes=(Change(dropdown("task"), 1),  # another task: its learned s_j and γ
+                      # all the weight on layer 0 (the sliders step by 0.05): a new probe, a new accuracy
+                      Change(slider("layer 0"), "1", expect_text=r"your mix"),
+                      Change(button("use learned weights"))),  # back to the learned s_j
+             save_png=True, run_timeout_s=300.0),
     Explorer("06_multi_head_self_attention.ipynb", ATTENTION_CONTROLS, ATTENTION_CHANGES, save_png=True),
     Explorer("11_looking_inside.ipynb", ATTENTION_CONTROLS, ATTENTION_CHANGES, save_png=True),
 )
