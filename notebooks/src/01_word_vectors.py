@@ -330,12 +330,14 @@ from course_lib.embeddings_viz import NeighbourExplorer, plot_word_map
 
 if toy:
     map_classes = ["N.farm", "NS.farm", "V.farm", "N.sea", "NS.sea", "V.sea", "N.castle", "A.castle"]
-    map_words = [w for c in map_classes for w in classes[c] if w in sg_vectors]
+    in_map = [[w for w in classes[c] if w in sg_vectors] for c in map_classes]
+    named = [w for words in in_map for w in words[:2]]  # the first `annotate` words get their names
+    map_words = named + [w for words in in_map for w in words[2:]]
     map_labels = [word_class[w] for w in map_words]
 else:
     map_words = sg_vectors.words[20:80]
     map_labels = None
-fig = plot_word_map(sg_vectors, map_words, map_labels, annotate=24, title="skip-gram vectors, PCA")
+fig = plot_word_map(sg_vectors, map_words, map_labels, annotate=16, title="skip-gram vectors, PCA")
 fig
 
 # %% [markdown]
