@@ -282,7 +282,61 @@ def test_checkers_accept_the_solutions_and_reject_wrong_answers(capsys):
     assert checks.check_input_embeddings(embed)
     assert not checks.check_input_embeddings(lambda e, ids, types: e.word_embeddings(ids))
 
+    assert checks.check_nsp_ceiling(lambda K: 1 - 0.5 / K)
+    assert not checks.check_nsp_ceiling(lambda K: 1 - 1 / K)
+    assert not checks.check_nsp_ceiling(lambda K: "0.95")
+
     def todo(*args):
         raise NotImplementedError
     assert not checks.check_mask_tokens(todo)
     assert "not attempted" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------- pre-training data and step
+
+def _toy_setup(num_documents=60, vocab_size=300):
+    from course_lib.data import toyworld_corpus
+    corpus = toyworld_corpus(num_documents=num_documents, seed=0)
+    return corpus, WordPieceTokenizer.train([" ".join(s.tokens) for s in corpus.sentences()], vocab_size=vocab_size)
+
+
+def test_pretraining_step_equals_the_model_loss():
+    from course_lib.bert_pretraining import pretraining_batches, pretraining_step
+    corpus, tok = _toy_setup()
+    batch = next(iter(pretraining_batches(corpus, tok, batch_size=8, max_length=32, seed=0)()))
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig.tiny(tok.vocab_size)).eval()
+    with torch.no_grad():
+        assert_close(pretraining_step(model, batch)[0], model(**batch)[1])
+
+
+def test_pretraining_batches_bucket_by_length_and_cover_the_pairs():
+    from course_lib.bert_pretraining import pretraining_batches
+    corpus, tok = _toy_setup()
+    pairs = next_sentence_pairs(corpus, tok, max_length=32, seed=0)
+    for bucket, spread in ((1, None), (8, 3)):
+        batches = list(pretraining_batches(corpus, tok, batch_size=8, max_length=32, seed=0, bucket=bucket)())
+        assert len(batches) == len(pairs["input_ids"]) // 8  # each pair at most once, full batches only
+        if spread is not None:  # sorted within buckets: little padding
+            widths = [int(b["attention_mask"].sum(1).max() - b["attention_mask"].sum(1).min()) for b in batches]
+            assert sum(widths) / len(widths) <= spread
+        for b in batches:
+            assert (b["attention_mask"][:, -1] == 1).any()  # padding shared by the whole batch is trimmed
+
+
+def test_cloze_baselines_hand_worked():
+    from types import SimpleNamespace
+
+    from course_lib.bert_pretraining import cloze_baselines
+    tok = WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + ["a", "b", "c", "d", "x", "y"])
+    texts = ["a b c"] * 3 + ["d b d"] * 2 + ["x y c"] * 4 + ["x a d"]
+    corpus = SimpleNamespace(sentences=lambda: [SimpleNamespace(tokens=t.split()) for t in texts])
+    ids = {t: i for i, t in enumerate(tok.ids_to_tokens)}
+    # [CLS] d [MASK] d [SEP] x [MASK] d [SEP] with gold b and a; the most frequent token is c
+    inputs = torch.tensor([[ids["[CLS]"], ids["d"], ids["[MASK]"], ids["d"], ids["[SEP]"], ids["x"], ids["[MASK]"],
+                            ids["d"], ids["[SEP]"]]])
+    labels = torch.full_like(inputs, -100)
+    labels[0, 2], labels[0, 6] = ids["b"], ids["a"]
+    got = cloze_baselines(corpus, tok, [{"input_ids": inputs, "labels": labels}])
+    # after x the left guess is y (4 of 5), but only "a" is ever followed by d: the right side decides
+    assert got == {"unigram": 0.0, "left_bigram": 0.5, "bigram": 1.0}

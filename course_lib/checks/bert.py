@@ -1,4 +1,5 @@
-"""Checkers for the exercises of notebook 09 (masking, counting BERT's parameters, the input embeddings)."""
+"""Checkers for the exercises of notebook 09 (masking, counting BERT's parameters, the input embeddings, the NSP
+ceiling)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,22 @@ def check_input_embeddings(fn: Callable) -> bool:
         return report(name, True, "correct: the sum of the three embeddings, normalised.")
     return report(name, False, "expected LayerNorm(word_embeddings(ids) + token_type_embeddings(types) + "
                                "position_embeddings.weight[:T]); check each term and the LayerNorm.")
+
+
+def check_nsp_ceiling(fn: Callable[[int], float]) -> bool:
+    """``fn(K) -> float``: Bayes accuracy of NSP with K equally likely topics, no names, half IsNext."""
+    name = "check_nsp_ceiling"
+    for K in (1, 2, 10, 37):
+        got, error = attempt(name, fn, K)
+        if error:
+            print(error)
+            return False
+        want = 1 - 0.5 / K
+        try:
+            ok = abs(float(got) - want) < 1e-9
+        except (TypeError, ValueError):
+            return report(name, False, f"return a number (a float), not {type(got).__name__}.")
+        if not ok:
+            return report(name, False, f"for K={K} you said {got}, expected {want:.4f}: IsNext pairs are always "
+                                       "right; which NotNext pairs look like IsNext ones?")
+    return report(name, True, "correct: 1 - 1/(2K), 0.95 for ten topics.")
