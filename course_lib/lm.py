@@ -237,7 +237,7 @@ class LMDataConfig:
     batch_size: int = 64  # sentences per batch
 
 
-def default_train_config(steps: int = 2500, seed: int = 0, progress: bool = True) -> TrainConfig:
+def default_train_config(steps: int = 2300, seed: int = 0, progress: bool = True) -> TrainConfig:
     """What the course trains the LSTM LM with: Adam at 2e-2 with warm-up, decayed to 0, clipped at 1."""
     return TrainConfig(steps=steps, lr=2e-2, warmup_steps=100, schedule="linear", grad_clip=1.0,
                        eval_every=max(1, steps // 6), monitor="val_loss", seed=seed, progress=progress,
@@ -253,7 +253,7 @@ def train_lstm_lm(model: LSTMLM, train_sentences: Iterable, validation_sentences
     return fit(model, batches, config, evaluate=lambda m: {"val_loss": cross_entropy(m, held_out)})
 
 
-def pretrained_lstm_lm(seed: int = 0, config: LSTMLMConfig | None = None, steps: int = 2500,
+def pretrained_lstm_lm(seed: int = 0, config: LSTMLMConfig | None = None, steps: int = 2300,
                        data: LMDataConfig | None = None, progress: bool = True) -> tuple[LSTMLM, History]:
     """The sentence-level LSTM LM of notebook 02, trained once (deterministically), then read from the cache.
 

@@ -33,7 +33,7 @@ train_documents = 20000  # ~90k training sentences, ~560k words
 test_documents = 1000  # held-out documents (~4.5k sentences)
 hidden_size = 128  # H of each LSTM layer (and E: the embedding is tied to the softmax)
 num_layers = 2  # stacked LSTM layers
-steps = 2500  # optimizer steps of the LSTM LM (batches of 64 sentences)
+steps = 2300  # optimizer steps of the LSTM LM (batches of 64 sentences)
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 threads = 1  # torch CPU threads: one keeps timings steady when other programs share the cores
 
@@ -329,7 +329,7 @@ assert onednn_ms[128] > 2 * onednn_ms[16] and native_ms[128] > 2 * native_ms[16]
 #   output layer reuses the embedding matrix: the same vector represents a word as input and as
 #   prediction, which saves V·H parameters and usually helps a small model;
 # - dropout on the embeddings, between the layers and before the softmax (0 by default: with ~90k
-#   sentences and 2500 steps of 64 the model sees each sentence under twice, too little to overfit; 0.1 did
+#   sentences and 2300 steps of 64 the model sees each sentence under twice, too little to overfit; 0.1 did
 #   worse here, but a real corpus with many epochs needs it).
 #
 # For speed it runs `nn.LSTM` (the same computation as our cells, checked in `tests/test_lm.py`),
