@@ -102,7 +102,8 @@ class LayerWeightExplorer:
         self.sliders = [widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description=f"layer {j}",
                                             continuous_update=False, readout_format=".2f")
                         for j in range(self.num_layers)]
-        self.reset = widgets.Button(description="use learned weights", tooltip="set the sliders to the learned s_j")
+        self.reset = widgets.Button(description="use learned weights", tooltip="set the sliders to the learned s_j",
+                                    layout=widgets.Layout(width="auto"))
         self.result = widgets.HTML()
         self.pane = FigurePane()
         self.saver = SavePngControl(lambda: self.figure, png_path)
@@ -163,8 +164,8 @@ class LayerWeightExplorer:
             self.result.value = f"<span style='color:#b00'>{html_text(f'{type(err).__name__}: {err}')}</span>"
             return
         hand = self.hand_weights()
-        self.result.value = (f"task <b>{html_text(name)}</b>: learned mix {t.accuracy:.3f}, "
-                             f"your mix <b>{acc:.3f}</b>")
+        self.result.value = (f"task <b>{html_text(name)}</b>: learned mix {t.accuracy:.3f} (trained with its "
+                             f"head); your mix <b>{acc:.3f}</b> (a new probe on the weights you set)")
         fig = new_figure(7.0, 2.6)
         left, right = fig.subplots(1, 2, width_ratios=[4, 1])
         _draw_weights(left, t.weights, hand, title=f"{name}: probe accuracy, your mix {acc:.3f} "
