@@ -3,6 +3,7 @@
     BertForSequenceClassification   bert, dropout, classifier   one label per sentence or pair, from [CLS]
     BertForTokenClassification      bert, dropout, classifier   one label per token (-100: not scored)
     BertForQuestionAnswering        bert, qa_outputs            a start and an end score for every token
+    BertForWordPairClassification   bert, dropout, classifier   one label per pair of words (one in each sentence)
 
 The module names equal those of ``transformers``, so the state dict of a fine-tuned Hugging Face model
 loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
@@ -35,6 +36,7 @@ from course_lib.train import History, TrainConfig, fit
 
 __all__ = [
     "BertForQuestionAnswering", "BertForSequenceClassification", "BertForTokenClassification",
+    "BertForWordPairClassification",
     "ClassifierOutput", "QAOutput", "accuracy", "best_spans", "exact_match", "fine_tune", "hidden_states",
     "macro_f1", "predict", "span_f1", "span_words",
 ]
@@ -193,6 +195,30 @@ class BertForTokenClassification(_BertWithHead):
         return ClassifierOutput(logits, out.attentions), loss
 
 
+class BertForWordPairClassification(_BertWithHead):
+    """A label for two chosen tokens (the same word in two sentences: same sense or not) from their last
+    hidden states u, v: ``classifier(dropout([u; v; |u - v|; u * v]))``. Not a Hugging Face head."""
+
+    uses_pooler = False
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(4 * config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                positions_a: Tensor | None = None, positions_b: Tensor | None = None, labels: Tensor | None = None,
+                output_attentions: bool = False, **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """positions_a, positions_b (B,): where the two words stand in ``input_ids`` (``collate_pairs``)."""
+        if positions_a is None or positions_b is None:
+            raise ValueError("BertForWordPairClassification needs positions_a and positions_b (see collate_pairs)")
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        u, v = out.tokens[rows, positions_a], out.tokens[rows, positions_b]  # (B, H) each
+        logits = self.classifier(self.dropout(torch.cat([u, v, (u - v).abs(), u * v], dim=-1)))  # (B, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
 class BertForQuestionAnswering(_BertWithHead):
     """Extractive QA: ``qa_outputs`` maps each h_t to a start score and an end score.
 
@@ -334,7 +360,8 @@ def macro_f1(predicted: Tensor | Sequence[int], gold: Tensor | Sequence[int], ig
 
 # ------------------------------------------------------------------------------ training and prediction
 
-_MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "start_positions", "end_positions")
+_MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "start_positions", "end_positions",
+               "positions_a", "positions_b")
 
 
 def _model_inputs(batch: dict) -> dict[str, Tensor]:
@@ -377,7 +404,7 @@ def predict(model: nn.Module, batches: Iterable[dict]) -> list:
     try:
         for batch in batches:
             inputs = {k: v.to(device) for k, v in _model_inputs(batch).items()
-                      if k in ("input_ids", "token_type_ids", "attention_mask")}
+                      if k in ("input_ids", "token_type_ids", "attention_mask", "positions_a", "positions_b")}
             out, _ = model(**inputs)
             if isinstance(out, QAOutput):
                 results.append((out.start_logits.cpu(), out.end_logits.cpu()))

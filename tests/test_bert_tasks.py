@@ -12,6 +12,7 @@ from course_lib.bert_tasks import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
+    BertForWordPairClassification,
     accuracy,
     best_spans,
     exact_match,
@@ -291,3 +292,37 @@ def test_accuracy_and_macro_f1_by_hand():
         accuracy([1], [-100])
     with pytest.raises(ValueError, match="labels"):
         macro_f1([1, 2], [1])
+
+
+# ------------------------------------------------------------------ the word-pair head
+
+
+def test_word_pair_head_reads_the_two_words_and_learns_through_fine_tune():
+    torch.manual_seed(0)
+    model = BertForWordPairClassification(tiny_config(), num_labels=2).eval()
+    inputs = batch()
+    a, b = torch.tensor([1, 2, 0]), torch.tensor([4, 6, 3])
+    out, loss = model(**inputs, positions_a=a, positions_b=b, labels=torch.tensor([0, 1, 1]))
+    h = model.bert(**inputs)[0].last_hidden_state
+    rows = torch.arange(3)
+    u, v = h[rows, a], h[rows, b]
+    assert_close(out.logits, model.classifier(torch.cat([u, v, (u - v).abs(), u * v], dim=-1)))
+    assert_close(loss, F.cross_entropy(out.logits, torch.tensor([0, 1, 1])))
+    assert not any(k.startswith("bert.pooler") for k in model.state_dict())
+    with pytest.raises(ValueError, match="positions_a"):
+        model(**inputs)
+    train = {**inputs, "positions_a": a, "positions_b": b, "labels": torch.tensor([0, 1, 1])}
+    history = fine_tune(model, [train], steps=60, lr=1e-2, progress=False, device="cpu")
+    assert history.train_loss[-1] < 0.2 * loss.item()
+    (logits,) = predict(model, [train])  # predict passes the positions on
+    assert logits.argmax(-1).tolist() == [0, 1, 1]
+
+
+def test_word_pair_head_with_a_frozen_mixed_encoder():
+    torch.manual_seed(0)
+    model = BertForWordPairClassification.from_encoder(BertModel(tiny_config()), freeze_encoder=True,
+                                                       mix_layers=True)
+    out, _ = model(**batch(), positions_a=torch.tensor([1, 2, 0]), positions_b=torch.tensor([4, 6, 3]))
+    out.logits.sum().backward()
+    assert all(p.grad is None for p in model.bert.parameters())
+    assert model.mix.scalar_parameters.grad is not None

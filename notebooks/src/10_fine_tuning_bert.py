@@ -1,0 +1,756 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 10 · Fine-tuning BERT
+#
+# Notebook 09 pre-trained a small BERT on the toy world: masked words and next sentences, no labels.
+# Now we put it to work. **Fine-tuning** (微调) means: add one small layer for the task on top of the
+# pre-trained encoder and train *everything* a little on labelled data. The BERT paper shows that four
+# shapes of input and output cover most tasks, and we build all four:
+#
+# 1. **one sentence → one label**, read from `[CLS]`: a spam filter;
+# 2. **one sentence → a label per token**: part-of-speech tagging;
+# 3. **two sentences → one label**, from `[CLS]`: is a word used in the same sense in both?
+# 4. **question + paragraph → a span**: extractive question answering, with questions that have no answer.
+#
+# Then we compare fine-tuning with **feature-based** use (the encoder frozen, its layers mixed as ELMo
+# does), and fill in **the course's results table**: static word vectors, ELMo features, BERT fine-tuned,
+# BERT as features, and the same network trained from scratch, on the same tasks and splits.
+
+# %% tags=["parameters"]
+# Parameters: papermill can override any of these, e.g. `-p steps 400 -p train_documents 6000`.
+# The pre-trained BERT is pretrained_toy_bert() at its defaults (notebook 09's); the biLM is notebook 04's.
+seed = 0  # every random draw in the notebook follows from it
+corpus = "toyworld"  # the four tasks need the toy world's gold labels
+train_documents = 20000  # labelled training text (about one question per ten documents: QA needs the most)
+test_documents = 3000  # held-out documents (the "test" split: never seen in pre-training)
+spam_train, spam_test = 1000, 500  # messages
+tag_train, tag_test = 1000, 500  # tagged sentences
+pair_train, pair_test = 2000, 500  # same-sense sentence pairs
+sense_train, sense_test = 3000, 1000  # sentences with a polysemous word, for sense tagging
+batch_size = 32
+steps = 150  # fine-tuning steps per task (the same for every model)
+qa_steps = 300  # question answering learns more (a verb's base form to its inflected form, for ~100 verbs)
+lr = 2e-3  # peak learning rate for fine-tuning and from scratch (AdamW, warm-up then linear decay)
+feature_lr = 1e-2  # for the feature-based heads (only the mix and the head learn)
+bilm_hidden_size, bilm_layers, bilm_steps, bilm_documents = 128, 2, 1000, 20000  # notebook 04's biLM
+threads = 1  # torch CPU threads: small models run fastest on one thread here
+device = "auto"  # "auto" picks CUDA when present, else the CPU
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import torch
+from torch.testing import assert_close
+
+from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
+from course_lib.bert_pretraining import pretrained_toy_bert
+from course_lib.bert_tasks import (
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertForWordPairClassification,
+    best_spans,
+    fine_tune,
+    macro_f1,
+    predict,
+)
+from course_lib.bert import BertModel
+from course_lib.data.tasks import pos_tagging_examples, qa_examples, same_sense_pairs, sense_examples, spam_messages
+from course_lib.fine_tuning import (
+    collate_sense_tagging,
+    evaluate_classifier,
+    evaluate_qa,
+    evaluate_tagger,
+    qa_predictions,
+    task_batches,
+)
+from course_lib.text import collate_classification, collate_pairs, collate_qa, collate_tagging
+
+seed_everything(seed)
+dev = get_device(device)
+torch.set_num_threads(threads)
+if corpus != "toyworld":
+    raise ValueError("notebook 10 needs the toy world: its tasks come with gold labels")
+world = toy_world()
+
+# %% [markdown]
+# ## 1 · The pre-trained encoder
+#
+# `pretrained_toy_bert()` returns notebook 09's model from the cache (or pre-trains it again,
+# deterministically, when the cache is empty: a few minutes). We keep its encoder, `pre.bert`, and drop
+# the two pre-training heads: fine-tuning starts from the encoder alone.
+
+# %% tags=["nbval-ignore-output"]
+start = time.perf_counter()
+pre, tokenizer, pre_history = pretrained_toy_bert()
+print(f"loaded in {time.perf_counter() - start:.1f} s (pre-training took {pre_history.seconds:.0f} s)")
+
+# %%
+encoder = pre.bert.to(dev).eval()
+config = encoder.config
+print(f"encoder: {config.num_hidden_layers} layers x {config.hidden_size}, {config.num_attention_heads} heads, "
+      f"vocabulary {config.vocab_size}; {sum(p.numel() for p in encoder.parameters()):,} parameters")
+print(f"held-out [MASK] accuracy after pre-training: {pre_history.evals[-1]['mask_accuracy']:.3f}")
+
+# %% [markdown]
+# ## 2 · One head per shape of task
+#
+# Every fine-tuned model here is the encoder plus one linear layer. What differs is *which* vectors the
+# layer reads:
+#
+# - a label for a sentence or a sentence pair: the vector of `[CLS]`, through BERT's **pooler** (a dense
+#   layer with tanh, pre-trained by next-sentence prediction), then a linear layer to K classes;
+# - a label per token: each token's last hidden state, through a linear layer; a word cut into several
+#   pieces is labelled on its first piece only;
+# - an answer span: two vectors S and E, each dotted with every token's hidden state: softmax over the
+#   positions gives where the answer starts and where it ends.
+#
+# The heads carry Hugging Face's names (`bert`, `dropout`, `classifier`, `qa_outputs`), so a real
+# fine-tuned checkpoint loads into them unchanged. The sentence head:
+
+# %%
+show_source(BertForSequenceClassification.forward)
+
+# %% [markdown]
+# In a few lines of our own, on a random batch, checked against the library's heads:
+
+# %%
+torch.manual_seed(seed)
+ids = torch.randint(5, config.vocab_size, (2, 9))
+classifier = BertForSequenceClassification.from_encoder(encoder, num_labels=2).eval()
+span_head = BertForQuestionAnswering.from_encoder(encoder).eval()
+with torch.no_grad():
+    h = classifier.bert(ids)[0].last_hidden_state  # (B, T, H)
+    pooled = torch.tanh(classifier.bert.pooler.dense(h[:, 0]))  # the [CLS] vector through the pooler
+    logits = pooled @ classifier.classifier.weight.T + classifier.classifier.bias  # (B, 2)
+    S, E = span_head.qa_outputs.weight  # the start vector and the end vector, (H,) each
+    start_scores = h @ S + span_head.qa_outputs.bias[0]  # (B, T): S · h_t for every token
+    end_scores = h @ E + span_head.qa_outputs.bias[1]
+    ours = classifier(ids)[0].logits
+    spans = span_head(ids)[0]
+assert_close(logits, ours)
+assert_close(start_scores, spans.start_logits)
+assert_close(end_scores, spans.end_logits)
+print("sentence logits", tuple(logits.shape), "| start and end scores", tuple(start_scores.shape), "| all equal")
+
+# %% [markdown]
+# `from_encoder` copies the pre-trained weights into a new model, so each task below starts from the
+# same encoder, and `pre` itself never changes. All runs use the same recipe (BERT's): AdamW, a linear
+# warm-up over 10 % of the steps, then linear decay to 0; `steps` batches of `batch_size` per task
+# (`qa_steps` for question answering).
+#
+# ## 3 · The labelled data
+#
+# All four tasks come from the toy world, with gold labels. Training examples come from the train split
+# (the kind of text BERT was pre-trained on, now with labels), test examples from held-out documents.
+
+# %%
+train_docs = toyworld_corpus("train", seed, train_documents)
+test_docs = toyworld_corpus("test", seed, test_documents)
+data = {
+    "spam": (spam_messages(spam_train, seed=seed, world=world), spam_messages(spam_test, seed=seed + 1, world=world)),
+    "tagging": (pos_tagging_examples(train_docs)[:tag_train], pos_tagging_examples(test_docs)[:tag_test]),
+    "sense pair": (same_sense_pairs(train_docs, pair_train, seed=seed, world=world),
+                   same_sense_pairs(test_docs, pair_test, seed=seed + 1, world=world)),
+    "QA": (qa_examples(train_docs, seed=seed, world=world), qa_examples(test_docs, seed=seed + 1, world=world)),
+}
+tags = sorted({t for ex in data["tagging"][0] for t in ex.tags})
+tag_id = {t: i for i, t in enumerate(tags)}
+collate = {
+    "spam": lambda ex: collate_classification(ex, tokenizer),
+    "tagging": lambda ex: collate_tagging(ex, tokenizer, tag_id),
+    "sense pair": lambda ex: collate_pairs(ex, tokenizer),
+    "QA": lambda ex: collate_qa(ex, tokenizer),
+}
+for task, (train, test) in data.items():
+    print(f"{task:>10}: {len(train):5} training, {len(test):4} test examples")
+print(f"tags: {tags}")
+no_answer = sum(ex.span is None for ex in data["QA"][1])
+print(f"QA test questions without an answer: {no_answer} of {len(data['QA'][1])}")
+
+# %% [markdown]
+# What the encoder reads: one collated example of each task, with what the loss is computed on.
+
+# %%
+def show(task: str, i: int = 0) -> None:
+    batch = collate[task](data[task][0][i : i + 1])
+    pieces = tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
+    print(f"--- {task}: {' '.join(pieces)}")
+    if task == "tagging":
+        print("    labels:", " ".join(f"{p}/{tags[y]}" if y >= 0 else f"{p}/-" for p, y in
+                                     zip(pieces, batch["labels"][0].tolist(), strict=True)))
+    elif task == "QA":
+        s, e = batch["start_positions"].item(), batch["end_positions"].item()
+        print(f"    answer: pieces {s}..{e} = {' '.join(pieces[s : e + 1]) if s else '(none: [CLS])'}")
+    else:
+        print(f"    segments: {batch['token_type_ids'][0].tolist()}   label: {batch['labels'].item()}")
+
+
+for task in data:
+    show(task)
+show("QA", 1)
+
+# %% [markdown]
+# Every task starts with `[CLS]` and ends each segment with `[SEP]`; a pair's second segment has
+# segment id 1. A tag sits on each word's first piece and `-` (label -100) on everything the loss skips.
+# A question with no answer points at `[CLS]`, position 0.
+#
+# The helper `task_batches` collates the examples once into fixed batches and serves them in a new
+# (seeded) order each epoch.
+
+# %%
+batches = {task: task_batches(train, collate[task], batch_size, seed) for task, (train, _) in data.items()}
+test_batches = {task: task_batches(test, collate[task], 128, seed)[1] for task, (_, test) in data.items()}
+heads = {"spam": (BertForSequenceClassification, 2), "tagging": (BertForTokenClassification, len(tags)),
+         "sense pair": (BertForWordPairClassification, 2), "QA": (BertForQuestionAnswering, 2)}
+
+
+def score(task: str, model) -> dict[str, float]:
+    if task == "tagging":
+        return evaluate_tagger(model, test_batches[task])
+    if task == "QA":
+        return evaluate_qa(model, test_batches[task], data[task][1])
+    return evaluate_classifier(model, test_batches[task])
+
+
+def run(task: str, model, learning_rate: float, desc: str) -> tuple[dict[str, float], float]:
+    """Train ``model`` on ``task`` for ``steps`` steps; its held-out scores and the seconds it trained."""
+    history = fine_tune(model, batches[task][0], steps=qa_steps if task == "QA" else steps, lr=learning_rate,
+                        seed=seed, device=device, desc=desc)
+    return score(task, model), history.seconds
+
+
+results, seconds, models = {}, {}, {}
+
+# %% [markdown]
+# ## 4 · Case 1: a spam filter from `[CLS]`
+#
+# **Sequence classification** (序列分类): one label for the whole input, read from `[CLS]`.
+# Spam strings together phrases such as "claim your prize now"; ordinary messages are toy-world sentences,
+# sometimes with words spam also uses ("free", "call", "win"), so one keyword is not enough. Some spam
+# words (prize, voucher, claim ...) never occur in the toy world: WordPiece spells them out of pieces.
+
+# %% tags=["nbval-ignore-output"]
+for task in data:
+    cls, num_labels = heads[task]
+    torch.manual_seed(seed)
+    models[task] = cls.from_encoder(encoder, num_labels, seed=seed)
+results["BERT fine-tuned", "spam"], seconds["BERT fine-tuned", "spam"] = run(
+    "spam", models["spam"], lr, "spam, fine-tuning")
+
+# %%
+spam_accuracy = results["BERT fine-tuned", "spam"]["accuracy"]
+print(f"spam filter, held-out accuracy: {spam_accuracy:.3f}  ({spam_test} messages, half spam)")
+print("pieces of spam words:", {w: tokenizer.tokenize(w) for w in ("prize", "voucher", "claim", "cruise")})
+assert spam_accuracy >= 0.95
+
+# %% [markdown]
+# ## 5 · Case 2: part-of-speech tagging, a label per token
+#
+# **Token classification** (词元分类): the same encoder, a linear layer on every token. Accuracy counts
+# every word of the test sentences once.
+
+# %% tags=["nbval-ignore-output"]
+results["BERT fine-tuned", "tagging"], seconds["BERT fine-tuned", "tagging"] = run(
+    "tagging", models["tagging"], lr, "tagging, fine-tuning")
+
+# %%
+tag_accuracy = results["BERT fine-tuned", "tagging"]["accuracy"]
+logits = predict(models["tagging"], test_batches["tagging"])
+predicted = torch.cat([x.argmax(-1)[b["labels"] != -100] for x, b in zip(logits, test_batches["tagging"])])
+gold = torch.cat([b["labels"][b["labels"] != -100] for b in test_batches["tagging"]])
+print(f"tagging, held-out accuracy: {tag_accuracy:.3f} over {len(gold)} words; macro-F1 over the "
+      f"{len(tags)} tags: {macro_f1(predicted, gold):.3f}")
+assert tag_accuracy >= 0.95
+
+# %% [markdown]
+# **Macro-F1** (宏平均F1) averages the F1 of each tag, so a rare tag counts as much as a frequent one;
+# accuracy is dominated by the frequent tags.
+
+# %% [markdown]
+# ## 6 · Case 3: a sentence pair, same sense or not
+#
+# Two sentences share a polysemous word ("club", "bank", "bat" ...). Is it used in the same sense in both?
+# The word alone cannot say; a cue word elsewhere in each sentence decides. The pair goes in as
+# `[CLS] a [SEP] b [SEP]`, and the label is read from `[CLS]`: BERT has to find the word in both
+# sentences, work out each sense from its cue, and compare, all through self-attention. First, straight
+# from the pre-trained encoder, on the pair labels alone:
+
+# %% tags=["nbval-ignore-output"]
+from_cls = BertForSequenceClassification.from_encoder(encoder, 2, seed=seed)
+pairs_only, pairs_only_seconds = run("sense pair", from_cls, lr, "sense pairs from [CLS], fine-tuning")
+
+# %%
+print(f"same sense or not, from [CLS], pair labels only: held-out accuracy {pairs_only['accuracy']:.3f} (chance 0.5)")
+
+# %% [markdown]
+# Close to chance. The label is a *comparison* of two senses the model does not know yet: until it has
+# worked out what each cue means, no change to its weights makes "same" more or less likely, so the
+# gradient has nowhere to go (the same plateau as learning XOR). And pre-training did not teach the
+# senses: in the toy world a sense changes nothing in the sentence except its cue, so predicting masked
+# words never needed it (notebook 04 saw the same for ELMo).
+#
+# Two changes fix it:
+#
+# 1. one more fine-tuning step before the pairs, on a task that *names* the senses: tag the polysemous
+#    word of single sentences with its sense (a token classifier, case 2's head; labels from the same
+#    training documents). That is **intermediate-task** fine-tuning: pre-train, fine-tune on a related
+#    labelled task, then on the target task;
+# 2. let the pair head read the two occurrences of the word instead of `[CLS]`: with u and v their last
+#    hidden states, a linear layer on [u; v; |u − v|; u ⊙ v] (`BertForWordPairClassification`;
+#    `collate_pairs` says where the two words stand). After step 1 each of them carries its sense, so
+#    comparing them is easy; through `[CLS]` the comparison would still have to be learned by attention.
+
+# %%
+sense_data = (sense_examples(train_docs, world)[:sense_train], sense_examples(test_docs, world)[:sense_test])
+sense_batches = task_batches(sense_data[0], lambda ex: collate_sense_tagging(ex, tokenizer), batch_size, seed)[0]
+sense_test_batches = task_batches(sense_data[1], lambda ex: collate_sense_tagging(ex, tokenizer), 128, seed)[1]
+example = sense_data[1][0]
+print(f"sense tagging: {len(sense_data[0])} training and {len(sense_data[1])} test sentences, e.g. "
+      f"'{' '.join(example.tokens)}': {example.word} = {example.sense}")
+
+
+def sense_then_pairs(bert: BertModel, desc: str) -> tuple[dict[str, float], float, float]:
+    """Fine-tune ``bert`` on sense tagging, then on the pairs; (pair scores, tagging accuracy, seconds)."""
+    tagger = BertForTokenClassification.from_encoder(bert, 2, seed=seed)
+    history = fine_tune(tagger, sense_batches, steps=steps, lr=lr, seed=seed, device=device, desc=f"{desc}: senses")
+    tagging = evaluate_tagger(tagger, sense_test_batches)["accuracy"]
+    pair_model = BertForWordPairClassification.from_encoder(tagger.bert, 2, seed=seed)
+    scores, pair_seconds = run("sense pair", pair_model, lr, f"{desc}: pairs")
+    return scores, tagging, history.seconds + pair_seconds
+
+
+# %% tags=["nbval-ignore-output"]
+results["BERT fine-tuned", "sense pair"], sense_accuracy, seconds["BERT fine-tuned", "sense pair"] = sense_then_pairs(
+    encoder, "fine-tuning")
+
+# %%
+pair_accuracy = results["BERT fine-tuned", "sense pair"]["accuracy"]
+print(f"sense tagging first: held-out sense accuracy {sense_accuracy:.3f}")
+print(f"then same sense or not, from the two words: held-out accuracy {pair_accuracy:.3f} over {pair_test} pairs "
+      f"(from [CLS], pair labels only: {pairs_only['accuracy']:.3f})")
+assert pair_accuracy >= 0.9
+
+# %% [markdown]
+# Two short fine-tunings take the pair task from chance to (nearly) perfect. The lesson reaches beyond
+# the toy world: fine-tuning can only adjust what the network can already almost compute; a label that
+# is a function of several unknown facts is learned far more easily once a task has named those facts.
+
+# %% [markdown]
+# ## 7 · Case 4: question answering, with questions that have no answer
+#
+# **Extractive question answering** (抽取式问答): the answer is a span of the document. The question
+# is segment A, the document segment B: `[CLS] what does tom feed [SEP] tom feeds the old
+# cows ... [SEP]`. The model scores every token as a start (S · h_t) and as an end (E · h_t). The answer
+# is the best span (s, e) with s ≤ e inside the document, scored start[s] + end[e]; a question without
+# an answer is trained to point at `[CLS]`, so **no answer** wins when start[0] + end[0] beats the best
+# span (SQuAD 2.0's rule).
+
+# %% tags=["nbval-ignore-output"]
+results["BERT fine-tuned", "QA"], seconds["BERT fine-tuned", "QA"] = run("QA", models["QA"], lr, "QA, fine-tuning")
+
+# %% [markdown]
+# Decoding, first by hand for one question: try every legal span, keep the best, compare with `[CLS]`.
+
+# %%
+def best_span_sketch(start: torch.Tensor, end: torch.Tensor, in_context: torch.Tensor, max_len: int = 30):
+    best, best_score = None, start[0] + end[0]  # the no-answer score
+    for s in range(len(start)):
+        for e in range(s, min(s + max_len, len(end))):
+            if in_context[s] and in_context[e] and start[s] + end[e] > best_score:
+                best, best_score = (s, e), start[s] + end[e]
+    return best
+
+
+qa_batch = test_batches["QA"][0]
+start_logits, end_logits = predict(models["QA"], [qa_batch])[0]
+in_context = torch.tensor(qa_batch["word_index"]) >= 0
+library = best_spans(start_logits, end_logits, in_context)
+sketch = [best_span_sketch(start_logits[b], end_logits[b], in_context[b]) for b in range(len(library))]
+assert sketch == library
+print(f"the sketch and best_spans agree on all {len(library)} questions of the first test batch")
+
+# %%
+qa = results["BERT fine-tuned", "QA"]
+print(f"QA on {len(data['QA'][1])} held-out questions: exact match {qa['exact_match']:.3f}, F1 {qa['f1']:.3f}")
+print(f"  exact match on answerable questions {qa['exact_match_answerable']:.3f}, "
+      f"on unanswerable ones {qa['exact_match_unanswerable']:.3f}")
+answers = qa_predictions(models["QA"], test_batches["QA"][:1], [ex.context for ex in data["QA"][1][:128]])
+for ex, answer in list(zip(data["QA"][1], answers))[:4]:
+    print(f"  Q: {' '.join(ex.question):28} gold: {' '.join(ex.answer) or '(no answer)':18} "
+          f"predicted: {' '.join(answer) or '(no answer)'}")
+assert qa["exact_match"] >= 0.8
+
+# %% [markdown]
+# **Exact match** (精确匹配) gives a point only for exactly the gold words; **F1** gives part of a point
+# for overlapping words. A question without an answer scores 1 only when the model says "no answer", so
+# a model that always answers (or never does) is punished for it.
+#
+# Where the model looks: the start and end probabilities over the tokens of one test question.
+
+# %%
+b = next(i for i, ex in enumerate(data["QA"][1][:128]) if ex.span is not None)
+T = int(qa_batch["attention_mask"][b].sum())
+pieces = tokenizer.convert_ids_to_tokens(qa_batch["input_ids"][b, :T].tolist())
+fig, ax = plt.subplots(figsize=(10, 3), dpi=80)
+ax.bar(torch.arange(T) - 0.2, start_logits[b, :T].softmax(-1), width=0.4, label="start")
+ax.bar(torch.arange(T) + 0.2, end_logits[b, :T].softmax(-1), width=0.4, label="end")
+ax.set_xticks(range(T))
+ax.set_xticklabels(pieces, rotation=90, fontsize=7)
+ax.set_ylabel("probability")
+ax.legend(fontsize=8)
+fig.tight_layout()
+gold_start, gold_end = qa_batch["start_positions"][b].item(), qa_batch["end_positions"][b].item()
+print(f"Q: {' '.join(data['QA'][1][b].question)} | gold answer: {' '.join(pieces[gold_start : gold_end + 1])}; "
+      f"P(start there) = {start_logits[b, :T].softmax(-1)[gold_start]:.2f}, "
+      f"P(end there) = {end_logits[b, :T].softmax(-1)[gold_end]:.2f}, P(start at [CLS]) = "
+      f"{start_logits[b, :T].softmax(-1)[0]:.2f}")
+
+# %% [markdown]
+# Two sharp peaks: the start probability on the first piece of the answer, the end probability on its
+# last piece (the printed line gives the gold answer and the probability at each). `[CLS]`, the
+# "no answer" position, gets almost none of the start probability, because this question has an answer.
+#
+# ## 8 · Fine-tuning or features?
+#
+# ELMo was used for **feature-based transfer** (基于特征的迁移): the biLM frozen, the task learning only a scalar mix of its
+# layers and its own model on top. We can use BERT the same way: freeze the encoder, give each head
+# γ · Σ_j s_j h_j over the L + 1 layers (`mix_layers=True`), and train only the mix and the head. The
+# sentence heads read the mix at `[CLS]`.
+
+# %% tags=["nbval-ignore-output"]
+features = {}
+for task in data:
+    cls, num_labels = heads[task]
+    features[task] = cls.from_encoder(encoder, num_labels, freeze_encoder=True, mix_layers=True, seed=seed)
+    results["BERT features", task], seconds["BERT features", task] = run(
+        task, features[task], feature_lr, f"{task}, frozen + mix")
+
+# %%
+trainable = {task: (models[task].num_parameters(trainable_only=True), features[task].num_parameters(trainable_only=True))
+             for task in data}
+print(f"{'task':>10}{'fine-tuned':>12}{'features':>10}   trainable parameters | score")
+for task in data:
+    metric = "exact_match" if task == "QA" else "accuracy"
+    print(f"{task:>10}{trainable[task][0]:>12,}{trainable[task][1]:>10,}   "
+          f"{results['BERT fine-tuned', task][metric]:.3f} vs {results['BERT features', task][metric]:.3f}")
+
+fig, ax = plt.subplots(figsize=(6, 3), dpi=80)
+width = 0.8 / len(data)
+for k, task in enumerate(data):
+    s = features[task].mix.weights()
+    ax.bar(torch.arange(len(s)) + (k - 1.5) * width, s, width=width, label=task)
+ax.set_xticks(range(config.num_hidden_layers + 1))
+ax.set_xticklabels(["embeddings"] + [f"layer {j}" for j in range(1, config.num_hidden_layers + 1)])
+ax.set_ylabel("mix weight s_j")
+ax.set_title("what each frozen-BERT task reads", fontsize=9)
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+for task in data:
+    print(f"{task:>10}: s = {[round(x, 2) for x in features[task].mix.weights().tolist()]}, "
+          f"γ = {features[task].mix.gamma.item():.2f}")
+for task in ("spam", "tagging"):
+    assert results["BERT features", task]["accuracy"] >= 0.95
+assert results["BERT features", "sense pair"]["accuracy"] < 0.6
+assert results["BERT features", "QA"]["exact_match"] < results["BERT fine-tuned", "QA"]["exact_match"] - 0.2
+
+# %% [markdown]
+# The bars are the learned shares s_j: which layers each task found worth reading (the numbers above
+# them, with γ).
+#
+# Read the comparison task by task. On spam and tagging the frozen encoder does nearly as well as
+# fine-tuning while training a few hundred parameters instead of over two hundred thousand: what these
+# tasks need (which words are present, what each word is) is already in the pre-trained layers. On
+# sense pairs and QA it falls far behind: the senses are not in the frozen features (section 6), and
+# matching a question's verb to the right sentence of a document is a computation the frozen layers
+# were never trained to do. Only fine-tuning can change the layers to do it. That is the BERT paper's
+# argument for fine-tuning, and the reason ELMo's users put a whole task network on top of its features.
+
+# %% [markdown]
+# ## 9 · The results table
+#
+# Five ways to get a model for each task, on the same training and test examples:
+#
+# - **static skip-gram vectors** (notebook 01), one vector per word type, trained on the training text;
+#   a linear classifier on top (on the mean vector of a message; on each word; on the two occurrences of
+#   the shared word);
+# - **ELMo features** (notebook 04's frozen biLM): the same linear classifiers on a learned scalar mix of
+#   its layers;
+# - **BERT fine-tuned** (sections 4–7) and **BERT features** (section 8);
+# - **from scratch**: the same BERT architecture and head, randomly initialised, trained the same number
+#   of steps on the labelled data alone.
+#
+# On sense pairs, the two fine-tuned rows (BERT fine-tuned, from scratch) take section 6's two steps,
+# sense tagging and then pairs; the three feature rows learn from the pair labels alone (their encoders
+# are frozen, so there is nothing for an intermediate task to change).
+#
+# Static vectors and ELMo get no QA entry: a linear layer on vectors that never saw the question cannot
+# find its answer (the ELMo paper put a whole question-answering network, BiDAF, on top).
+
+# %% tags=["nbval-ignore-output"]
+for task in data:
+    cls, num_labels = heads[task]
+    torch.manual_seed(seed)
+    if task == "sense pair":  # the same two steps as section 6, from random weights
+        results["from scratch", task], _, seconds["from scratch", task] = sense_then_pairs(BertModel(config), "scratch")
+    else:
+        scratch = cls(config, num_labels=num_labels)
+        results["from scratch", task], seconds["from scratch", task] = run(task, scratch, lr, f"{task}, from scratch")
+print("from scratch: done")
+
+# %% [markdown]
+# The static and ELMo rows need the two earlier models: the biLM of notebook 04 (from the cache) and
+# skip-gram vectors trained now on the training documents (notebook 01's method, small settings).
+
+# %% tags=["nbval-ignore-output"]
+from course_lib.elmo import BiLMConfig
+from course_lib.elmo_heads import layer_features, pretrained_bilm
+from course_lib.elmo_probes import learn_scalar_mix
+from course_lib.embeddings import SkipGramConfig, train_skipgram
+from course_lib.fine_tuning import mean_pool, pair_features
+from course_lib.lm import LMDataConfig
+
+bilm, _ = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),
+                          steps=bilm_steps, data=LMDataConfig(corpus=corpus, seed=seed, train_documents=bilm_documents))
+bilm = bilm.to(dev)
+skipgram, _, skipgram_history = train_skipgram([list(s.tokens) for s in train_docs],
+                                               SkipGramConfig(dim=30, window=2, epochs=2, min_count=1, seed=seed))
+print(f"biLM from the cache; skip-gram: {len(skipgram)} words x {skipgram.dim}, "
+      f"trained in {skipgram_history.seconds:.1f} s")
+
+# %% [markdown]
+# Both give vectors per word: a list of layers, one layer for skip-gram (an unknown word gets zeros),
+# L + 1 = 3 for ELMo. One function turns a task's examples into those layers and labels; a scalar mix
+# and a linear classifier are then learned together (`learn_scalar_mix`, notebook 04), full batch.
+
+# %%
+def static_layers(sentences, positions=None):
+    words = [w for s in sentences for w in s] if positions is None else [s[p] for s, p in zip(sentences, positions)]
+    return [torch.stack([skipgram[w] if w in skipgram else torch.zeros(skipgram.dim) for w in words])]
+
+
+def elmo_layers(sentences, positions=None):
+    return layer_features(bilm, sentences, positions)[0]
+
+
+def word_features(layers_of, task: str, examples) -> tuple[list[torch.Tensor], torch.Tensor]:
+    if task == "spam":  # the mean vector of the message
+        layers = layers_of([e.tokens for e in examples])
+        return [mean_pool(h, [len(e.tokens) for e in examples]) for h in layers], torch.tensor([e.label for e in examples])
+    if task == "tagging":  # every word
+        return layers_of([e.tokens for e in examples]), torch.tensor([tag_id[t] for e in examples for t in e.tags])
+    a = layers_of([e.tokens_a for e in examples], [e.position_a for e in examples])  # the shared word, twice
+    b = layers_of([e.tokens_b for e in examples], [e.position_b for e in examples])
+    return [pair_features(u, v) for u, v in zip(a, b)], torch.tensor([int(e.same) for e in examples])
+
+
+mixes = {}
+for method, layers_of in (("static skip-gram", static_layers), ("ELMo features", elmo_layers)):
+    for task in ("spam", "tagging", "sense pair"):
+        start = time.perf_counter()
+        x_train, y_train = word_features(layers_of, task, data[task][0])
+        x_test, y_test = word_features(layers_of, task, data[task][1])
+        mixes[method, task] = learn_scalar_mix(x_train, y_train, x_test, y_test, seed=seed)
+        results[method, task] = {"accuracy": mixes[method, task].accuracy}
+        seconds[method, task] = time.perf_counter() - start
+print("ELMo's learned mixes:", {task: [round(s, 2) for s in mixes["ELMo features", task].weights]
+                               for task in ("spam", "tagging", "sense pair")})
+
+# %% [markdown]
+# The table. Spam, tagging and sense pairs give accuracy; QA gives exact match (F1 in brackets).
+
+# %%
+methods = ["static skip-gram", "ELMo features", "BERT fine-tuned", "BERT features", "from scratch"]
+tasks = list(data)
+
+
+def cell(method: str, task: str) -> str:
+    r = results.get((method, task))
+    if r is None:
+        return "—"
+    return f"{r['exact_match']:.3f} ({r['f1']:.2f})" if task == "QA" else f"{r['accuracy']:.3f}"
+
+
+print(f"{'':>18}" + "".join(f"{t:>15}" for t in tasks))
+for method in methods:
+    print(f"{method:>18}" + "".join(f"{cell(method, t):>15}" for t in tasks))
+acc = {key: r["exact_match" if key[1] == "QA" else "accuracy"] for key, r in results.items()}
+assert acc["BERT fine-tuned", "sense pair"] >= acc["ELMo features", "sense pair"]
+assert abs(acc["static skip-gram", "sense pair"] - 0.5) <= 0.06  # one vector per word type: chance
+assert acc["static skip-gram", "tagging"] < acc["ELMo features", "tagging"]
+assert acc["BERT fine-tuned", "QA"] >= acc["from scratch", "QA"] + 0.2
+
+# %% [markdown]
+# Training time per cell, in seconds on this machine (pre-training of BERT, the biLM and skip-gram not
+# counted; for the static and ELMo rows it is computing the features and fitting the classifier):
+
+# %% tags=["nbval-ignore-output"]
+print(f"{'':>18}" + "".join(f"{t:>12}" for t in tasks))
+for method in methods:
+    print(f"{method:>18}" + "".join(f"{seconds[method, t]:>11.1f}s" if (method, t) in seconds else f"{'—':>12}"
+                                     for t in tasks))
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.2), dpi=80)
+width = 0.8 / len(methods)
+for k, method in enumerate(methods):
+    xs = [i + (k - 2) * width for i, t in enumerate(tasks) if (method, t) in acc]
+    ax.bar(xs, [acc[method, t] for t in tasks if (method, t) in acc], width=width, label=method)
+ax.axhline(0.5, color="gray", ls="--", lw=0.8)
+ax.set_xticks(range(len(tasks)))
+ax.set_xticklabels([t if t != "QA" else "QA (exact match)" for t in tasks])
+ax.set_ylim(0, 1.05)
+ax.set_ylabel("held-out score")
+ax.legend(fontsize=8, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+fig.tight_layout()
+
+# %% [markdown]
+# The bars are the table's numbers (QA as exact match); the dashed line is chance for the two-class tasks.
+# What the table says, task by task:
+#
+# - **Spam** is easy for every model: a bag of words settles it, and even the mean static vector of a
+#   message does.
+# - **Tagging**: a toy-world word almost always has one tag, so static vectors do well; the contextual
+#   rows do better, because the few words whose tag depends on their neighbours need context.
+# - **Sense pairs**: every row that learns from the pair labels alone with a frozen encoder is at chance,
+#   ELMo included. Static vectors *must* be: the two occurrences are the same word, so they get the
+#   same vector. The two fine-tuned rows, with the intermediate sense task, solve it or nearly, the model
+#   from scratch close behind the pre-trained one: on this toy world the senses come from the labels,
+#   not from pre-training (section 6 said why).
+# - **QA** is where pre-training pays: with the same data and steps, the model from scratch stays far
+#   below the fine-tuned one. A few thousand questions are not enough to learn, from nothing, which words
+#   go together (a question's "feed" and the document's "feeds"); pre-training on the raw text was.
+# - **Time**: the feature rows are the cheapest (no gradient through the encoder); fine-tuning and
+#   from-scratch training cost the same per step.
+#
+# So, on the same tasks and splits: BERT fine-tuned is the best or equal best everywhere; feature-based
+# use (ELMo's or BERT's) is enough when the task only needs what the pre-trained layers already say.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a checker in `course_lib.checks.fine_tuning`. Fill in the function, run the cell,
+# read the message. Worked solutions follow below.
+#
+# **Exercise 1 · decoding a span.** Write `best_span(start, end, max_answer_length)` for one question:
+# `start` and `end` are (T,) scores, position 0 is `[CLS]`. Return the (s, e) with 1 ≤ s ≤ e,
+# e < s + max_answer_length, that maximizes start[s] + end[e], or `None` when start[0] + end[0] is at
+# least as high (no answer).
+
+# %%
+from course_lib.checks import fine_tuning as fine_tuning_checks
+
+
+def best_span(start: torch.Tensor, end: torch.Tensor, max_answer_length: int):
+    raise NotImplementedError  # your code here
+
+
+done = fine_tuning_checks.check_best_span(best_span)
+
+# %% [markdown]
+# **Exercise 2 · F1 over answer words.** Write `span_f1(predicted, gold)` for two lists of words: the
+# harmonic mean of precision (shared words / predicted words) and recall (shared words / gold words),
+# words counted with multiplicity. An empty list means "no answer": two empty lists score 1, one empty
+# list scores 0.
+
+# %%
+def span_f1(predicted: list[str], gold: list[str]) -> float:
+    raise NotImplementedError  # your code here
+
+
+done = fine_tuning_checks.check_span_f1(span_f1)
+
+# %% [markdown]
+# **Exercise 3 · a tag on the first piece.** A sentence goes in as `[CLS] pieces [SEP]`. Given where each
+# word's first piece stands among the pieces (`word_starts`, counted without `[CLS]`), the word labels
+# and the input length, return the label row: each word's label at its first piece, -100 everywhere else.
+
+# %%
+def first_piece_labels(word_starts: list[int], labels: list[int], length: int) -> list[int]:
+    raise NotImplementedError  # your code here
+
+
+done = fine_tuning_checks.check_first_piece_labels(first_piece_labels)
+
+# %% [markdown]
+# **Exercise 4 · what learns in feature-based use.** For a frozen BERT with L layers of width H, a scalar
+# mix and a linear head to K labels, how many parameters are trained? Write `feature_parameters(H, L, K)`;
+# compare with section 8's table.
+
+# %%
+def feature_parameters(H: int, L: int, K: int) -> int:
+    raise NotImplementedError  # your code here
+
+
+done = fine_tuning_checks.check_feature_parameters(feature_parameters)
+
+# %% [markdown]
+# ### Solutions
+#
+# **1.** Try every legal pair and keep the best; the no-answer score is the bar to beat.
+
+# %%
+def best_span(start, end, max_answer_length):
+    best, best_score = None, start[0] + end[0]
+    for s in range(1, len(start)):
+        for e in range(s, min(s + max_answer_length, len(end))):
+            if start[s] + end[e] > best_score:
+                best, best_score = (s, e), start[s] + end[e]
+    return best
+
+
+assert fine_tuning_checks.check_best_span(best_span)
+
+# %% [markdown]
+# **2.** `Counter & Counter` keeps each shared word as often as it occurs in both.
+
+# %%
+from collections import Counter
+
+
+def span_f1(predicted, gold):
+    if not predicted or not gold:
+        return float(predicted == gold)
+    shared = sum((Counter(predicted) & Counter(gold)).values())
+    if shared == 0:
+        return 0.0
+    precision, recall = shared / len(predicted), shared / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+assert fine_tuning_checks.check_span_f1(span_f1)
+
+# %% [markdown]
+# **3.** `[CLS]` takes position 0, so every piece moves one place to the right.
+
+# %%
+def first_piece_labels(word_starts, labels, length):
+    row = [-100] * length
+    for start, label in zip(word_starts, labels):
+        row[1 + start] = label
+    return row
+
+
+assert fine_tuning_checks.check_first_piece_labels(first_piece_labels)
+
+# %% [markdown]
+# **4.** L + 1 mix weights (embeddings and each layer), one γ, and the head's H·K weights and K biases.
+
+# %%
+def feature_parameters(H, L, K):
+    return (L + 1) + 1 + H * K + K
+
+
+assert fine_tuning_checks.check_feature_parameters(feature_parameters)
+assert feature_parameters(config.hidden_size, config.num_hidden_layers, len(tags)) == trainable["tagging"][1]
