@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import math
 
-import pytest
 import torch
+from checker_contract import contract_tests
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.checks import attention as ca
 from course_lib.checks import multi_head as cm
-
-
-def stub(*_args):
-    raise NotImplementedError
-
-
-def broken(*_args):
-    raise RuntimeError("boom")
-
 
 # ------------------------------------------------------------------ right answers (notebook solutions)
 
@@ -70,32 +61,8 @@ CASES = [
     (cm.check_parameter_count, parameter_count),
     (cm.check_self_attention, self_attention),
 ]
-IDS = [check.__name__ for check, _ in CASES]
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_right_answer_passes_with_one_line(check, solution, capsys) -> None:
-    assert check(solution) is True
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("✅")
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_stub_is_not_attempted_yet(check, solution, capsys) -> None:
-    assert check(stub) is False
-    assert "not attempted yet" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_an_error_is_reported_not_raised(check, solution, capsys) -> None:
-    assert check(broken) is False
-    assert "RuntimeError: boom" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_wrong_type_is_reported_not_raised(check, solution, capsys) -> None:
-    assert check(lambda *args: "nonsense") is False
-    assert capsys.readouterr().out.startswith("❌")
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message

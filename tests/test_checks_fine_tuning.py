@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
 import torch
+from checker_contract import contract_tests
 
 from course_lib.checks import fine_tuning as cf
-
-
-def stub(*_args):
-    raise NotImplementedError
-
-
-def broken(*_args):
-    raise RuntimeError("boom")
-
 
 # ------------------------------------------------------------------ right answers (the notebook's solutions)
 
@@ -56,32 +47,8 @@ CASES = [
     (cf.check_first_piece_labels, first_piece_labels),
     (cf.check_feature_parameters, feature_parameters),
 ]
-IDS = [check.__name__ for check, _ in CASES]
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_right_answer_passes_with_one_line(check, solution, capsys) -> None:
-    assert check(solution) is True
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("✅")
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_stub_is_not_attempted_yet(check, solution, capsys) -> None:
-    assert check(stub) is False
-    assert "not attempted yet" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_an_error_is_reported_not_raised(check, solution, capsys) -> None:
-    assert check(broken) is False
-    assert "RuntimeError: boom" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(("check", "solution"), CASES, ids=IDS)
-def test_a_wrong_type_is_reported_not_raised(check, solution, capsys) -> None:
-    assert check(lambda *args: "nonsense") is False
-    assert capsys.readouterr().out.startswith("❌")
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message

@@ -3,7 +3,13 @@ import torch
 from torch import nn
 
 from course_lib.train import (
-    History, TrainConfig, check_state_dict, config_key, fit, learning_rate, load_checkpoint, load_or_train,
+    History,
+    TrainConfig,
+    config_key,
+    fit,
+    learning_rate,
+    load_checkpoint,
+    load_or_train,
     save_checkpoint,
 )
 
