@@ -8,7 +8,7 @@ weights (ours written out, torch's with ``average_attn_weights=False``).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -16,21 +16,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness, also when run as a script
 
-from harness import Row, measure_pair  # noqa: E402
+from harness import Row, fwd_bwd_step, measure_pair  # noqa: E402
 
 from course_lib.attention import MultiHeadAttention  # noqa: E402
 
 B, T, H, A = 32, 128, 256, 4
-
-
-def _step(module: nn.Module, call: Callable[[torch.Tensor], torch.Tensor],
-          x: torch.Tensor) -> Callable[[], None]:
-    """One forward + backward through ``call(x)``, gradients cleared each time."""
-    def run() -> None:
-        module.zero_grad(set_to_none=True)
-        x.grad = None
-        call(x).sum().backward()
-    return run
 
 
 def rows() -> Iterator[Row]:
@@ -40,13 +30,13 @@ def rows() -> Iterator[Row]:
     x = torch.randn(B, T, H, requires_grad=True)
     shape = f"B={B}, T={T}, H={H}, heads={A}, fwd+bwd, CPU {torch.get_num_threads()} threads"
 
-    mine = _step(ours, lambda t: ours(t, t, t)[0], x)
-    theirs = _step(reference, lambda t: reference(t, t, t, need_weights=False)[0], x)
+    mine = fwd_bwd_step(ours, lambda t: ours(t, t, t)[0], x)
+    theirs = fwd_bwd_step(reference, lambda t: reference(t, t, t, need_weights=False)[0], x)
     ms_ours, ms_ref = measure_pair(mine, theirs)
     yield Row("MultiHeadAttention vs nn.MultiheadAttention", ms_ours, ms_ref, note=shape)
 
-    mine_w = _step(ours, lambda t: ours(t, t, t, need_weights=True)[0], x)
-    theirs_w = _step(reference, lambda t: reference(t, t, t, need_weights=True,
+    mine_w = fwd_bwd_step(ours, lambda t: ours(t, t, t, need_weights=True)[0], x)
+    theirs_w = fwd_bwd_step(reference, lambda t: reference(t, t, t, need_weights=True,
                                                      average_attn_weights=False)[0], x)
     ms_ours, ms_ref = measure_pair(mine_w, theirs_w)
     yield Row("MultiHeadAttention vs nn.MultiheadAttention, weights", ms_ours, ms_ref,

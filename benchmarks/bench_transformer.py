@@ -8,7 +8,7 @@ Target: ratio <= 1.15.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -16,21 +16,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness, also when run as a script
 
-from harness import Row, measure_pair  # noqa: E402
+from harness import Row, fwd_bwd_step, measure_pair  # noqa: E402
 
 from course_lib.transformer import TransformerEncoderLayer  # noqa: E402
 
 B, T, H, A, FF = 32, 128, 256, 4, 1024
-
-
-def _step(module: nn.Module, call: Callable[[torch.Tensor], torch.Tensor],
-          x: torch.Tensor) -> Callable[[], None]:
-    """One forward + backward through ``call(x)``, gradients cleared each time."""
-    def run() -> None:
-        module.zero_grad(set_to_none=True)
-        x.grad = None
-        call(x).sum().backward()
-    return run
 
 
 def rows() -> Iterator[Row]:
@@ -38,8 +28,8 @@ def rows() -> Iterator[Row]:
     reference = nn.TransformerEncoderLayer(H, A, FF, dropout=0.1, batch_first=True)
     ours = TransformerEncoderLayer.from_torch(reference)
     x = torch.randn(B, T, H, requires_grad=True)
-    mine = _step(ours, lambda t: ours(t)[0], x)
-    theirs = _step(reference, reference, x)
+    mine = fwd_bwd_step(ours, lambda t: ours(t)[0], x)
+    theirs = fwd_bwd_step(reference, reference, x)
     ms_ours, ms_ref = measure_pair(mine, theirs, repeats=9)
     yield Row("TransformerEncoderLayer vs nn.TransformerEncoderLayer", ms_ours, ms_ref,
               note=f"B={B}, T={T}, H={H}, heads={A}, ff={FF}, post-LN, dropout 0.1, fwd+bwd, "

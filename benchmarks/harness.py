@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from course_lib.timing import measure_ms
+
 
 @dataclass
 class Row:
@@ -29,16 +31,16 @@ class Row:
 
 def measure(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> float:
     """Median wall time of ``fn()`` in milliseconds, after ``warmup`` untimed calls."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return measure_ms(fn, repeats=repeats, warmup=warmup)
+
+
+def fwd_bwd_step(module, call: Callable, x) -> Callable[[], None]:
+    """One forward + backward through ``call(x)`` (a tensor with ``requires_grad``), gradients cleared each time."""
+    def run() -> None:
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        call(x).sum().backward()
+    return run
 
 
 def measure_pair(ours: Callable[[], object], reference: Callable[[], object], repeats: int = 7,

@@ -29,3 +29,17 @@ def _seeded():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models run fastest on one thread, and do not fight other processes for the cores.
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -17,14 +17,7 @@ from course_lib.attention_models import (
 from course_lib.data import sense_examples, toy_world, toyworld_corpus
 from course_lib.text import Vocab
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These models are tiny: one thread is faster than two, and much faster on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
