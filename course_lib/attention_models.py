@@ -12,7 +12,7 @@ Both models return ``(logits, loss)`` (``loss=None`` without labels), as ``cours
 
 >>> examples = sense_lookup_examples(sense_examples(toyworld_corpus("train", num_documents=200)), 100)
 >>> examples[0].query, examples[0].tokens[examples[0].cue_position]   # doctest: +SKIP
-('crane', 'marsh')
+('crane', 'wades')
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def native_lstm(enabled: bool = True) -> Iterator[None]:
 
 @dataclass
 class LSTMLMConfig:
-    vocab_size: int = 854  # len(vocab): the toy world's 847 words + 7 special tokens (pretrained_lstm_lm sets it)
+    vocab_size: int = 811  # len(vocab): the toy world's 804 words + 7 special tokens (pretrained_lstm_lm sets it)
     embedding_size: int = 128  # E: size of a word vector
     hidden_size: int = 128  # H: size of h and c in every layer (128 beat 256 within a CPU minute)
     num_layers: int = 2  # L: stacked LSTM layers

@@ -47,7 +47,7 @@ X = IGNORE_INDEX
 
 def sense(tokens: list[str], position: int, sense_name: str = "river", label: int = 1) -> SenseExample:
     """A sense of "bank" (written "bank" or "banks") at ``position``."""
-    return SenseExample(tokens, position, "bank", sense_name, label, "left", 0, position)
+    return SenseExample(tokens, position, "bank", sense_name, label, "left", 0, position, label)
 
 
 # ---------------------------------------------------------------- encode_words

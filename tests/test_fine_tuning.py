@@ -93,8 +93,8 @@ def test_mean_pool_and_pair_features():
 
 
 def test_collate_sense_tagging_labels_only_the_polysemous_word():
-    examples = [SenseExample(["tom", "feed", "the", "old", "cows"], 3, "old", "age", 1, "right", 4, 1),
-                SenseExample(["the", "cows"], 0, "the", "x", 0, "right", 1, 1)]
+    examples = [SenseExample(["tom", "feed", "the", "old", "cows"], 3, "old", "age", 1, "right", 4, 1, 1),
+                SenseExample(["the", "cows"], 0, "the", "x", 0, "right", 1, 1, 0)]
     batch = collate_sense_tagging(examples, TOKENIZER)
     assert batch["labels"].tolist() == [[-100, -100, -100, -100, 1, -100, -100], [-100, 0, -100, -100, -100, -100, -100]]
     assert batch["input_ids"].shape == batch["labels"].shape

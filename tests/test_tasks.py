@@ -36,6 +36,8 @@ def test_sense_examples_point_at_the_word_and_its_cue(world, corpus):
         pw = world.polysemous[e.word]
         assert e.tokens[e.position] == e.word and pw.senses[e.label] == e.sense
         assert e.cue_side == pw.side and e.tokens[e.cue_position] in pw.cues[e.label]
+        assert e.sense_id == 2 * list(world.polysemous).index(e.word) + e.label
+    assert {e.sense_id for e in examples} == set(range(2 * len(world.polysemous)))
     sides = Counter(e.cue_side for e in examples)
     assert sides["left"] > 0 and sides["right"] > sides["left"]
 

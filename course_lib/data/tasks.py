@@ -37,7 +37,12 @@ class TaggedSentence:
 
 @dataclass
 class SenseExample:
-    """One polysemous token: ``tokens[position] == word``; ``label`` indexes ``world.polysemous[word].senses``."""
+    """One polysemous token: ``tokens[position] == word``; ``label`` indexes ``world.polysemous[word].senses``.
+
+    ``sense_id`` numbers the (word, sense) pairs of the whole world (``2 * word index + label``): the class
+    a probe over many words predicts. With ``label`` alone one linear boundary would have to put the
+    first sense of every word on one side, a coincidence of how the senses are numbered.
+    """
 
     tokens: list[str]
     position: int
@@ -47,6 +52,7 @@ class SenseExample:
     cue_side: str  # "left" or "right": where the word that decides the sense stands
     cue_position: int
     cue_distance: int
+    sense_id: int
 
 
 @dataclass
@@ -107,13 +113,15 @@ def pos_tagging_examples(corpus: Corpus) -> list[TaggedSentence]:
 def sense_examples(corpus: Corpus, world: ToyWorld | None = None) -> list[SenseExample]:
     """Every polysemous token with its gold sense and where its cue stands."""
     world = world or toy_world()
+    words = list(world.polysemous)
     out = []
     for s in corpus:
         for i, sense in enumerate(s.senses or []):
             if sense is not None:
                 word = s.tokens[i]
-                out.append(SenseExample(list(s.tokens), i, word, sense, world.polysemous[word].senses.index(sense),
-                                        s.info["cue_side"], s.info["cue_position"], s.info["cue_distance"]))
+                label = world.polysemous[word].senses.index(sense)
+                out.append(SenseExample(list(s.tokens), i, word, sense, label, s.info["cue_side"],
+                                        s.info["cue_position"], s.info["cue_distance"], 2 * words.index(word) + label))
     return _nonempty(out, "polysemous tokens")
 
 

@@ -11,7 +11,8 @@ grammar (``toyworld_grammar``), so the course runs offline and every claim it ma
 - Each document keeps one topic and one recurring character (a name of that topic), which is what
   makes next-sentence prediction learnable; ``nsp_ceiling()`` is the exact Bayes accuracy.
 - Ten polysemous words (bank, bat, ...) whose sense is fixed by a cue word only on the right for six
-  of them and only on the left for four, sometimes behind distractors (``info["cue_distance"]``).
+  of them (a verb right after it: ``the bank floods``) and only on the left for four (an adjective right
+  before it: ``the sweaty palm``); on the right an adverb sometimes comes between (``info["cue_distance"]``).
 - Agreement across a relative clause: ``the cow that the farmers feed sleeps`` / ``the cows ... sleep``.
 - Analogy families (gender, plural, verb number, country-resident, country-dish) that word vectors can
   solve by vector arithmetic: a word's identity and its attribute come from separate, shared contexts

@@ -42,10 +42,8 @@ TAGS = ("DET", "NOUN", "PROPN", "VERB", "ADJ", "ADV", "ADP", "PRON", "CCONJ", "N
 # part of speech of every word that templates spell out literally
 LITERAL_TAGS = {
     "the": "DET", "all": "DET", "that": "PRON", "his": "PRON", "her": "PRON", "their": "PRON", "and": "CCONJ",
-    "to": "ADP", "from": "ADP", "on": "ADP", "near": "ADP", "by": "ADP", "above": "ADP", "among": "ADP",
-    "with": "ADP", "under": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "great": "ADJ",
-    "care": "NOUN", "afternoon": "NOUN", "lunch": "NOUN", "flies": "VERB", "meets": "VERB", "eats": "VERB",
-    "is": "VERB", "are": "VERB",
+    "to": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "afternoon": "NOUN",
+    "lunch": "NOUN", "flies": "VERB", "meets": "VERB", "eats": "VERB", "is": "VERB", "are": "VERB",
 }
 
 # share of a topic's non-polysemous sentences per template family (renormalized over the families a topic has)
@@ -58,14 +56,15 @@ COUNTRY_FRAMES = (("NAME", "flies", "to", "CITY", "C"), ("NAME", "meets", "the",
                   ("NAME", "eats", "CITY", "F"))
 # the analogy families' fixed share of their topic's non-polysemous sentences (the rest: FAMILY_WEIGHTS)
 SPECIAL_SHARES = {"roles": 0.45, "countries": 0.1, "countries.travel": 0.3}
-# right-side distractors between a polysemous word and its cue, with their probabilities
-RIGHT_DISTRACTORS = (((), 0.4), (("ADV",), 0.2), (("on", "DAY"), 0.2), (("on", "DAY", "ADV"), 0.2))
-LEFT_DISTRACTORS = (((), 0.4), (("ADJD",), 0.3), (("ADJD", "ADJD"), 0.3))
+# distractors near a polysemous word, with their probabilities: on the right an adverb between the word and
+# its cue verb (cue distance 2), on the left an adjective before the cue adjective (the cue stays next to the word)
+RIGHT_DISTRACTORS = (((), 0.75), (("ADV",), 0.25))
+LEFT_DISTRACTORS = (((), 0.75), (("ADJD",), 0.25))
 
 
 @dataclass
 class ToyWorldConfig:
-    """Size and shape of the toy world. Defaults give ~850 word types and ~0.8M training tokens."""
+    """Size and shape of the toy world. Defaults give ~800 word types and ~0.8M training tokens."""
 
     num_topics: int = 10  # topics used, in the order of ``toyworld_lexicon.TOPICS`` (at most 10)
     names_per_topic: int = 6  # recurring characters per topic (at most 6); NSP keys on them
@@ -298,18 +297,16 @@ class Grammar:
         self.add_category("PREP", self.cap(lex.PREPOSITIONS), "ADP")
         self.add_category("NUM", self.cap(lex.NUMBERS), "NUM")
         self.add_category("ADV", self.cap(lex.DISTRACTOR_ADVERBS), "ADV")
-        self.add_category("DAY", self.cap(lex.DAYS), "NOUN")
         self.add_category("ADJD", self.cap(lex.DISTRACTOR_ADJECTIVES), "ADJ")
         self.add_category("DS", self.cap(lex.SINGULAR_DETERMINERS), "DET")
         self.add_category("DP", self.cap(lex.PLURAL_DETERMINERS), "DET")
         self.add_category("PRS", self.cap(lex.SINGULAR_PRONOUNS), "PRON")
         self.add_category("PRP", self.cap(lex.PLURAL_PRONOUNS), "PRON")
+        self.add_category("FVP", self.cap(lex.POLYSEMOUS_FRAME_VERBS), "VERB")
         for pw in self.polysemous:
             self.add_category(f"W.{pw.word}", [pw.word], "NOUN")
             for sense, cues in zip(pw.senses, pw.cues, strict=True):
-                self.add_category(f"CUE.{pw.word}.{sense}", self.cap(cues), "NOUN" if pw.side == "right" else "VERB")
-            if pw.side == "right":
-                self.add_category(f"FV.{pw.word}", self.cap(pw.frame), "VERB")
+                self.add_category(f"CUE.{pw.word}.{sense}", self.cap(cues), "VERB" if pw.side == "right" else "ADJ")
 
     # ------------------------------------------------------------------ templates
     def add_template(self, topic: int, kind: str, prob: float, slots: list, info: dict | None = None,
@@ -406,14 +403,14 @@ class Grammar:
         for pw in self.polysemous:
             for sense in pw.senses:
                 cue = f"CUE.{pw.word}.{sense}"
-                if pw.side == "right":
+                if pw.side == "right":  # NAME sees the bank [quietly] floods
                     for dist, p in RIGHT_DISTRACTORS:
-                        slots = ["NAME." + s, f"FV.{pw.word}", "the", f"W.{pw.word}", *dist, pw.connector, "the", cue]
+                        slots = ["NAME." + s, "FVP", "the", f"W.{pw.word}", *dist, cue]
                         self._add_sense_template(t, share * 0.5 * p, slots, pw, sense, 3, len(slots) - 1)
-                else:
+                else:  # NAME sees the [old] sweaty palm once more
                     for dist, p in LEFT_DISTRACTORS:
-                        slots = ["NAME." + s, cue, "the", *dist, f"W.{pw.word}", *pw.frame]
-                        self._add_sense_template(t, share * 0.5 * p, slots, pw, sense, 3 + len(dist), 1)
+                        slots = ["NAME." + s, "FVP", "the", *dist, cue, f"W.{pw.word}", *pw.tail]
+                        self._add_sense_template(t, share * 0.5 * p, slots, pw, sense, 4 + len(dist), 3 + len(dist))
 
     def _add_sense_template(self, t: int, prob: float, slots: list, pw: lex.PolysemousWord, sense: str,
                             position: int, cue: int) -> None:

@@ -165,53 +165,51 @@ NUMBERS = ("two", "three", "four", "five")
 class PolysemousWord:
     """A word with two senses; ``side`` says where its deciding cue stands ("right": after the word).
 
-    Right-decided template: ``NAME <frame verb> the WORD [distractors] <connector> the <cue noun>``.
-    Left-decided template:  ``NAME <cue verb> the [adjectives] WORD <tail>``.
-    ``frame`` is the verb (right side) or the tail words (left side) shared by both senses, so the
-    other side carries no information about the sense.
+    Right-decided template: ``NAME <frame verb> the WORD [adverb] <cue verb>`` ("anna sees the bank floods").
+    Left-decided template:  ``NAME <frame verb> the [adjective] <cue adjective> WORD <tail>``
+    ("anna sees the sweaty palm once more").
+    The cue stands next to the word (an adverb sometimes comes between on the right): a language model
+    only carries a word's sense forward when something it must predict depends on it, and nothing
+    after the cue does, so a cue further away would fade before it reaches the word (measured: a
+    one-way biLM reads 0.96-1.00 of senses at distance 1, 0.94 at 2, 0.6-0.7 at 3-6).
+    The frame verb and the tail are shared by both senses, so the other side says nothing about the sense.
     """
 
     word: str
     side: str
     senses: tuple[str, str]
     cues: tuple[tuple[str, ...], tuple[str, ...]]  # cue words of each sense, only ever used here
-    frame: tuple[str, ...]  # right: frame verbs (3rd person); left: tail words
-    connector: str = ""  # right only: the preposition before "the <cue>"
+    tail: tuple[str, ...] = ()  # left only: the words after the polysemous word
 
 
 POLYSEMOUS: tuple[PolysemousWord, ...] = (
     PolysemousWord("bank", "right", ("money", "river"),
-                   (("tellers", "vault", "cashiers", "clerks"), ("reeds", "ducks", "otters", "ripples")),
-                   ("visits", "leaves", "reaches"), "near"),
+                   (("lends", "charges", "invests"), ("floods", "erodes", "crumbles"))),
     PolysemousWord("palm", "left", ("tree", "hand"),
-                   (("waters", "prunes", "shakes"), ("scratches", "rubs", "bandages")), ("once", "more")),
+                   (("tropical", "leafy", "towering"), ("sweaty", "calloused", "bruised")), ("once", "more")),
     PolysemousWord("bat", "right", ("animal", "sport"),
-                   (("cave", "attic", "belfry", "rafters"), ("wicket", "stumps", "pavilion", "bowler")),
-                   ("finds", "notices", "fetches"), "by"),
+                   (("flutters", "squeaks", "hibernates"), ("splinters", "snaps", "swings"))),
     PolysemousWord("organ", "left", ("body", "instrument"),
-                   (("transplants", "donates", "examines"), ("restores", "installs", "builds")),
-                   ("with", "great", "care")),
+                   (("vital", "internal", "donated"), ("musical", "baroque", "wheezing")),
+                   ("after", "lunch")),
     PolysemousWord("crane", "right", ("bird", "machine"),
-                   (("marsh", "pond", "lagoon", "wetland"), ("warehouse", "scaffold", "quarry", "dockyard")),
-                   ("watches", "sketches", "admires"), "above"),
+                   (("wades", "preens", "migrates"), ("hoists", "lifts", "topples"))),
     PolysemousWord("pitcher", "left", ("jug", "player"),
-                   (("fills", "empties", "pours"), ("coaches", "signs", "interviews")), ("all", "afternoon")),
+                   (("ceramic", "cracked", "chipped"), ("talented", "injured", "veteran")), ("all", "afternoon")),
     PolysemousWord("seal", "right", ("animal", "stamp"),
-                   (("rocks", "icebergs", "pebbles", "seaweed"), ("envelopes", "parcels", "scrolls", "documents")),
-                   ("checks", "inspects", "measures"), "among"),
+                   (("barks", "dives", "basks"), ("smudges", "fades", "peels"))),
     PolysemousWord("club", "left", ("golf", "society"),
-                   (("swings", "grips", "waxes"), ("joins", "founds", "funds")), ("after", "lunch")),
+                   (("dented", "bent", "polished"), ("exclusive", "private", "social")), ("once", "more")),
     PolysemousWord("match", "right", ("fire", "game"),
-                   (("flame", "smoke", "sparks", "candle"), ("referee", "goals", "trophy", "crowd")),
-                   ("remembers", "describes", "mentions"), "with"),
+                   (("ignites", "flickers", "fizzles"), ("ends", "resumes", "restarts"))),
     PolysemousWord("mouse", "right", ("animal", "computer"),
-                   (("floorboards", "cupboard", "straw", "hay"), ("keyboard", "monitor", "screen", "laptop")),
-                   ("traps", "grabs", "spots"), "under"),
+                   (("scurries", "nibbles", "gnaws"), ("clicks", "scrolls", "freezes"))),
 )
 
-# distractors between a polysemous word and its cue: neutral, used by both senses alike
+# the verb before a polysemous word's noun phrase, shared by every polysemous word and both senses
+POLYSEMOUS_FRAME_VERBS = ("notices", "sees", "remembers")
+# distractors near a polysemous word: neutral, used by both senses alike
 DISTRACTOR_ADVERBS = ("quietly", "slowly", "eagerly", "calmly", "suddenly", "proudly")
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DISTRACTOR_ADJECTIVES = ("old", "new", "big", "little", "strange", "lovely")
 
 # ----------------------------------------------------------------------------- inflection

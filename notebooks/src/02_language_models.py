@@ -364,8 +364,9 @@ for k, chunk in enumerate(chunks[:2]):
 assert torch.equal(chunks[0]["targets"][:, -1], chunks[1]["input_ids"][:, 0])
 
 # %% [markdown]
-# Now we train the sentence-level model: batches of 64 sentences, Adam with a short warm-up and a
-# learning rate that decays to zero, gradients clipped, a fixed number of steps, seeded. It runs
+# Now we train the sentence-level model: batches of 64 sentences, Adam with a learning rate that
+# starts high and decays linearly to zero (no warm-up: `default_train_config`'s docstring says what
+# a warm-up cost here), gradients clipped, a fixed number of steps, seeded. It runs
 # through `course_lib.train.fit`, the course's one training loop. `pretrained_lstm_lm` caches the
 # trained weights, so later notebooks (and a second run of this one) load them instead of training.
 

@@ -115,8 +115,10 @@ print("s_j =", [round(x, 3) for x in mix.weights().tolist()], " sum", round(mix.
 # - **part of speech**: a tag for every word (noun, verb, determiner, ...). In the toy world a word's
 #   tag is almost always fixed by the word itself, the easy, "syntactic" end;
 # - **word sense**: ten words have two senses each (a "bank" of money or of a river, a "bat" animal
-#   or for sport). The word alone says nothing; a cue word elsewhere in the sentence decides, on the
-#   right for six of them and on the left for four, sometimes behind distractor words.
+#   or for sport). The word alone says nothing; a **cue** word beside it decides: for four words an
+#   adjective on the left ("the sweaty palm", "the tropical palm"), for six a verb on the right ("the
+#   bank floods", "the bank lends"), sometimes behind an adverb ("the bank slowly floods"). A probe
+#   predicts one of the 20 (word, sense) classes, `sense_id`; which word it is, every layer knows.
 #
 # The labelled data: sentences of `probe_documents` training documents, and of `test_documents`
 # held-out ones. The frozen features of every labelled word are computed once, so every probe below
@@ -133,7 +135,7 @@ tag_id = {t: i for i, t in enumerate(tags)}
 
 def sense_data(examples):
     layers, _ = layer_features(bilm, [e.tokens for e in examples], [e.position for e in examples])
-    return layers, torch.tensor([e.label for e in examples])
+    return layers, torch.tensor([e.sense_id for e in examples])  # one class per (word, sense)
 
 
 def pos_data(examples):
@@ -166,6 +168,8 @@ learned = {"part of speech": learn_scalar_mix(P_train, yp_train, P_test, yp_test
 for task, result in learned.items():
     print(f"{task:>15}: s = {[round(s, 3) for s in result.weights]}  γ = {result.gamma:.3f}  "
           f"accuracy {result.accuracy:.3f}")
+sense_weights = learned["word sense"].weights
+assert sense_weights[0] < 0.1 and sense_weights[0] < min(sense_weights[1:])  # sense lives in the LSTM layers
 
 # %%
 from course_lib.elmo_viz import LayerWeightExplorer, TaskProbe, plot_layer_weights
@@ -177,9 +181,9 @@ fig
 
 # %% [markdown]
 # Each panel shows the learned shares s_j of one task; the last panel the two γ. Part of speech
-# is settled by the word itself, and its mix leans on layer 0, the word's own vector. For word
-# sense the mix finds little to use in any layer: its accuracy stays near the majority baseline
-# (sections 5–7 measure why), so its weights, and its small γ, mean little here.
+# is settled by the word itself, so any layer will do and its mix spreads out. For word sense
+# the mix puts almost nothing on layer 0: the word's own vector is the same for both senses, and
+# only the LSTM layers, which have read the neighbours, can tell two "bank" tokens apart.
 #
 # **Explore it.** Pick a task, then move the sliders to set the weights by hand (they are
 # normalized to sum to 1). Each change trains a new linear probe on your mix and shows its test
@@ -205,29 +209,35 @@ for j in range(num_layers + 1):
     print(f"{j:>8}" + "".join(f"{layer_table[task][j]:>17.3f}" for task in layer_table))
 print(f"{'majority':>8}{pos_majority:>17.3f}{sense_majority:>17.3f}")
 assert abs(layer_table["word sense"][0] - sense_majority) <= 0.05  # layer 0 is a static vector
-assert min(layer_table["word sense"][1:]) > sense_majority + 0.05  # the LSTM layers know *something*
+assert min(layer_table["word sense"][1:]) >= 0.95  # the LSTM layers know the sense
 
 # %% [markdown]
 # Layer 0 is a static word vector: on word sense it can do no better than each word's majority
 # sense. Part of speech is easy in the toy world (a word almost always has one tag), so every layer
 # does well on it.
 #
-# The LSTM layers know the sense only a little: above the majority baseline, but far from
-# perfect. **Why so little?** A language model keeps in its state what helps it predict the next
-# word, nothing else. Look at how the toy world writes a polysemous sentence:
-# `peter watches the crane above the marsh`: the cue (marsh) decides the sense, and everything on
-# the *other* side of "crane" (peter watches the) is drawn the same way for both senses. So the
-# backward LM, which reads "marsh" before it reaches "crane", has no reason to carry the sense
-# along: from "crane" leftwards the sense predicts nothing. Whatever survives is a side effect.
-# In real text a sense also shapes the words on the far side, and that is what ELMo exploits;
-# the toy world, written so that one side alone decides, removes exactly that pressure.
+# The LSTM layers know the sense: both are far above the majority baseline, though no probe
+# was ever shown a sense while the biLM trained. The language model learned it because it had to
+# read each word's neighbours to predict the next word, and a vector that has read "floods"
+# differs from one that has read "lends".
+#
+# **A caution the toy world teaches.** A language model keeps in its state what helps it predict
+# the next word, nothing else. In `peter sees the bank floods` nothing to the *left* of "bank"
+# depends on its sense, so the backward LM, which has just read "floods" when it reaches "bank",
+# holds the cue only as "the word I read a moment ago". Put the cue further away, with nothing
+# in between that depends on the sense, and it fades: while designing the toy world we measured
+# one-way probes at 0.96–1.00 with the cue next to the word, about 0.94 at two words, and only
+# 0.6–0.7 at three to six. That is why the toy world puts its cues next to the word. Section 6
+# measures the effect of one adverb in between. In real text a sense also shapes the words on
+# the far side, which gives an LM a reason to carry it further.
 
 # %% [markdown]
 # ## 6 · Why bidirectional: left cues and right cues
 #
 # In the toy world the cue that fixes a sense stands on the right of some polysemous words ("the
-# bank lent money") and on the left of others. We probe with the forward halves of the LSTM layers
-# only, the backward halves only, and both, and split the test tokens by the side of their cue.
+# bank floods") and on the left of others ("the sweaty palm"). We probe with the forward halves
+# of the LSTM layers only, the backward halves only, and both, and split the test tokens by the
+# side of their cue.
 
 # %%
 side = {"left": torch.tensor([e.cue_side == "left" for e in sense_test])}
@@ -242,17 +252,31 @@ print(f"{'features':>10}{'left-cue words':>16}{'right-cue words':>17}")
 for direction in DIRECTIONS:
     print(f"{direction:>10}{direction_table[direction, 'left']:>16.3f}{direction_table[direction, 'right']:>17.3f}")
 print(f"test tokens: {int(side['left'].sum())} left-cue, {int(side['right'].sum())} right-cue")
-chance = 0.5
-assert direction_table["forward", "right"] < 0.6 and direction_table["backward", "left"] < 0.6
-assert direction_table["forward", "left"] > direction_table["forward", "right"] + 0.1
-assert direction_table["backward", "right"] > direction_table["backward", "left"]
+assert direction_table["forward", "right"] < 0.6 and direction_table["backward", "left"] < 0.6  # blind side
+assert direction_table["forward", "left"] >= 0.9 and direction_table["backward", "right"] >= 0.9  # own side
+assert min(direction_table["both", "left"], direction_table["both", "right"]) >= 0.95
 
 # %% [markdown]
 # Each one-way model is at chance on the other side, as it must be: the forward LM at "bank" has
-# not read a cue that comes after it, the backward LM has not read a cue that came before. Only
-# the concatenation can know both kinds of sense, which is *why* ELMo is bidirectional. On its own
-# side each direction does better than chance, but (section 5) far from perfectly: what it read
-# was not worth remembering for predicting the rest of the sentence.
+# not read a cue that comes after it, the backward LM has not read a cue that came before. On its
+# own side each is nearly perfect. Only the concatenation knows both kinds of sense, which is
+# *why* ELMo is bidirectional.
+#
+# **How far does a cue carry?** On the right, an adverb sometimes stands between the word and its
+# cue. The backward features, split by that distance:
+
+# %%
+x_train, x_test = direction_features(S_train, "backward"), direction_features(S_test, "backward")
+by_distance = {}
+for d in (1, 2):
+    keep = side["right"] & torch.tensor([e.cue_distance == d for e in sense_test])
+    by_distance[d] = train_probe(x_train, ys_train, x_test[keep], ys_test[keep], seed=seed)
+    print(f"right cue {d} word(s) away: {int(keep.sum()):4} test tokens, backward accuracy {by_distance[d]:.3f}")
+assert by_distance[2] <= by_distance[1]
+
+# %% [markdown]
+# One word in between already costs a little: the backward LM is carrying the cue through a
+# word that it had to predict without it.
 
 # %% [markdown]
 # ## 7 · The polysemy picture
@@ -290,6 +314,8 @@ for j, (within, across) in cosines.items():
 assert cosines[0] == (1.0, 1.0) or abs(cosines[0][0] - 1) < 1e-6  # layer 0: one vector per word type
 gaps = {j: cosines[j][0] - cosines[j][1] for j in range(1, num_layers + 1)}
 print("within minus across, layers 1..L:", {j: round(g, 4) for j, g in gaps.items()})
+assert all(gap > 0 for gap in gaps.values())  # raw cosine: within-sense above across-sense
+assert all(centered[j][0] > centered[j][1] + 0.05 for j in centered)
 
 # %% [markdown]
 # Layer 0 gives every "bank" the same vector (cosine 1 everywhere). In the LSTM layers the raw
@@ -297,13 +323,10 @@ print("within minus across, layers 1..L:", {j: round(g, 4) for j, g in gaps.item
 # the same in every sentence. The picture takes it away (subtracts the mean "bank" vector) and
 # compares what is left, with the tokens sorted by sense (money first, the black lines between).
 #
-# **Read the numbers honestly:** on this biLM the within-sense and across-sense similarities are
-# equal to two or three decimals, raw or centred. There is no two-block pattern: the "bank" vectors
-# do not separate the senses. This is the same finding as sections 5 and 6, seen from another
-# side: "bank" is decided by a cue on its right, and nothing on its left depends on the sense, so
-# the backward LM, the only half that has read the cue, had no reason to carry the sense back to
-# "bank". (On real text, where senses shape both sides, ELMo's paper found that contextual vectors
-# do separate senses; a toy world needs that pressure built in for the picture to show it.)
+# In the LSTM layers two "bank" tokens of the same sense are more alike than two of different
+# senses: raw, by a little (the shared "this is bank" part dominates), and centred, clearly,
+# where the picture shows two blocks along the diagonal. Static vectors cannot draw this picture
+# at all.
 
 # %% [markdown]
 # ## 8 · ELMo against static vectors and against a model from scratch
@@ -339,8 +362,8 @@ compare = {
     ("word sense", "ELMo"): learned["word sense"].accuracy,
     ("part of speech", "ELMo"): learned["part of speech"].accuracy,
     ("word sense", "from scratch"): train_scratch_tagger(
-        vocab, [e.tokens for e in sense_train], [e.label for e in sense_train], [e.tokens for e in sense_test],
-        [e.label for e in sense_test], [e.position for e in sense_train], [e.position for e in sense_test],
+        vocab, [e.tokens for e in sense_train], ys_train.tolist(), [e.tokens for e in sense_test],
+        ys_test.tolist(), [e.position for e in sense_train], [e.position for e in sense_test],
         steps=100, seed=seed),
     ("part of speech", "from scratch"): train_scratch_tagger(
         vocab, [e.tokens for e in pos_train], [[tag_id[t] for t in e.tags] for e in pos_train],
@@ -351,41 +374,47 @@ for kind in ("static skip-gram", "ELMo", "from scratch"):
     print(f"{kind:>18}{compare['word sense', kind]:>12.3f}{compare['part of speech', kind]:>16.3f}")
 print(f"{'majority':>18}{sense_majority:>12.3f}{pos_majority:>16.3f}")
 assert abs(compare["word sense", "static skip-gram"] - sense_majority) <= 0.05
-assert compare["word sense", "ELMo"] > compare["word sense", "static skip-gram"]
+assert compare["word sense", "ELMo"] >= 0.95
 
 # %% [markdown]
 # On part of speech, a word's own identity nearly settles its tag, so all three do well. On word
 # sense, static vectors stay at the majority baseline, whatever the classifier: one vector per
-# word type cannot tell two tokens apart. The ELMo vector *of the token* does better than that,
-# but on this toy world not by much (sections 5–7 say why), while the small BiLSTM trained from
-# scratch on ~4000 labelled sentences solves the task: it reads the whole sentence and learns from
-# the labels which words are cues. A fair summary of this measurement: feature-based transfer
-# gives a task only what the language model found worth keeping at each word.
+# word type cannot tell two tokens apart. The ELMo vector *of the token* solves it with a linear
+# classifier. So does the small BiLSTM trained from scratch on ~4000 labelled sentences: in the
+# toy world a cue is one of three words right next to the polysemous word, easy to learn from
+# labels. ELMo's advantage is that its features came from unlabelled text: the task added only a
+# linear layer and a mix. Notebook 10 puts ELMo beside BERT on the same splits.
 #
 # **The same through the library's heads.** `TokenTagger` puts a linear layer on `Elmo`'s mix and
-# trains it end to end, the biLM frozen (a few steps, on the sense data):
+# trains it end to end with mini-batches, the biLM frozen (80 steps of 32 sentences, part of speech):
 
 # %% tags=["nbval-ignore-output"]
 from course_lib.text import pad_batch
 
-tagger = TokenTagger(elmo, num_labels=2, task=1)
+tagger = TokenTagger(elmo, num_labels=len(tags), task=0)
 optimizer = torch.optim.Adam([p for p in tagger.parameters() if p.requires_grad], lr=1e-2)
 generator = torch.Generator().manual_seed(seed)
 for _ in range(80):
-    batch = torch.randint(len(sense_train), (32,), generator=generator).tolist()
-    ids, _ = pad_batch([vocab.encode(sense_train[i].tokens) for i in batch], 0)
-    _, loss = tagger(ids, labels=ys_train[batch], positions=torch.tensor([sense_train[i].position for i in batch]))
+    batch = torch.randint(len(pos_train), (32,), generator=generator).tolist()
+    ids, _ = pad_batch([vocab.encode(pos_train[i].tokens) for i in batch], 0)
+    labels, _ = pad_batch([[tag_id[t] for t in pos_train[i].tags] for i in batch], -100)
+    _, loss = tagger(ids, labels=labels)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
 with torch.no_grad():
     tagger.eval()
-    ids, _ = pad_batch([vocab.encode(e.tokens) for e in sense_test], 0)
-    logits, _ = tagger(ids, positions=torch.tensor([e.position for e in sense_test]))
-head_accuracy = (logits.argmax(-1) == ys_test).float().mean().item()
-print(f"Elmo + TokenTagger, 80 steps: sense accuracy {head_accuracy:.3f}; "
-      f"learned s = {[round(s, 3) for s in elmo.scalar_mixes[1].weights().tolist()]}")
+    ids, mask = pad_batch([vocab.encode(e.tokens) for e in pos_test], 0)
+    logits, _ = tagger(ids)
+head_accuracy = (logits.argmax(-1)[mask.bool()] == yp_test).float().mean().item()
+print(f"Elmo + TokenTagger, 80 steps: part-of-speech accuracy {head_accuracy:.3f}; "
+      f"learned s = {[round(s, 3) for s in elmo.scalar_mixes[0].weights().tolist()]}")
 
+# %% [markdown]
+# **Try it** on word sense (`task=1`, `positions=`, labels `ys_train`) and compare with the probes
+# above. Expect to need far more than 80 steps: the sense is a small direction in vectors whose
+# variance is mostly "which word is this", and the probes standardized every feature and took
+# hundreds of full-batch steps to find it.
 # %% [markdown]
 # ## 9 · The depth experiment: are more layers better?
 #
@@ -428,18 +457,20 @@ for ax in (ax1, ax2):
     ax.set_xticks(L_values)
 fig.tight_layout()
 best_depth = min(depth, key=lambda r: r.forward_ppl + r.backward_ppl).num_layers
-print(f"lowest perplexity at {best_depth} layer(s)")
-assert all(a.forward_ppl > b.forward_ppl and a.backward_ppl > b.backward_ppl for a, b in zip(depth, depth[1:]))
-assert all(r.pos_accuracy > 0.95 for r in depth) and all(r.sense_accuracy < 0.7 for r in depth)
+best_sense_depth = max(depth, key=lambda r: r.sense_accuracy).num_layers
+print(f"lowest perplexity at {best_depth} layer(s); best sense probe on the top layer at {best_sense_depth}")
+assert best_depth < max(L_values) and best_sense_depth < max(L_values)  # the deepest model is not the best
+assert depth[1].forward_ppl < depth[0].forward_ppl and depth[1].sense_accuracy > depth[0].sense_accuracy
+assert all(r.pos_accuracy > 0.95 for r in depth)
 
 # %% [markdown]
-# Read the table rather than a slogan. Here, at this small budget (200 steps, 64 wide), every
-# extra layer still lowered the perplexity, so on this measurement more layers *were* better for
-# the language model, while each step of a deeper model cost more (the training seconds above).
-# The probes tell the other half: part of speech is saturated at every depth, and word sense stays
-# near chance at every depth, for the reason of section 5, which no depth removes. The paper's claim that more is not always better is about
-# what the *features* buy a task; on this toy world, the depth of the biLM buys them nothing
-# measurable either way.
+# Read the table rather than a slogan. At this small budget (200 steps, 64 wide) a second layer
+# lowers the perplexity and lifts the sense probe, but the deepest model is not the best on
+# either: a deeper stack has more to train in the same 200 steps, and each of its steps costs more
+# (the training seconds above). Part of speech is saturated at every depth. So "more layers is
+# not always better" holds here, measured, for a reason that is partly about the budget: with
+# many more steps the deeper models might catch up, which a papermill run with larger
+# `depth_steps` can test.
 
 # %% [markdown]
 # ## 10 · ELMo's limits

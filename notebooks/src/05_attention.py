@@ -245,7 +245,7 @@ except ValueError as err:
 # ## 5 · A task where attention helps: which sense is it here?
 #
 # In the toy world a polysemous word's sense is fixed by one **cue** word: *crane* is a bird
-# "above the marsh" and a machine "above the harbour". Our task puts two polysemous sentences
+# when "the crane wades" and a machine when "the crane hoists". Our task puts two polysemous sentences
 # side by side and asks about one of the two words: *which sense does crane have here?* The other
 # sentence has its own cue, just as clear, but about another word.
 
@@ -365,7 +365,7 @@ assert hit_rate > 0.5 and cue_weight > 0.45
 # %% [markdown]
 # ## 6 · Are attention weights an explanation?
 #
-# A heat map invites a story: "the model chose *money* because it looked at *tellers*." Two
+# A heat map invites a story: "the model chose *money* because it looked at *lends*." Two
 # measured tests of that story.
 #
 # **Other weights, same output.** The prediction depends on the weights only through the pooled

@@ -198,8 +198,8 @@ print(f"per layer: {bert_base:,}; 12 layers: {12 * bert_base:,}; each of the 12 
 #
 # What do heads learn? We train a small model on a task that needs them: tag each word of a
 # polysemous toy-world sentence with its sense (`-` for the words that have none). The sense of
-# *crane* is decided by its cue (*marsh* or *harbour*) a few words away, so the only way to tag
-# *crane* right is for it to attend to its cue.
+# *crane* is decided by its cue, the verb after it (*wades* or *hoists*, sometimes behind an adverb:
+# "the crane slowly hoists"), so the only way to tag *crane* right is for it to attend to its cue.
 #
 # The model, `SelfAttentionTagger` from `course_lib.attention_models`, is embeddings, then two layers
 # of x + MultiHeadAttention(x, x, x) (the *residual* sum keeps each word's own identity beside what
@@ -321,8 +321,8 @@ def sentence_attention(sentence: str):
     return tokens, [w[0] for w in model.attention(batch["input_ids"], batch["attention_mask"])]
 
 
-example = next(s for s in val_sentences if s.info["cue_distance"] >= 3 and s.info["cue_side"] == "right")
-examples = [example.text] + [s.text for s in val_sentences if s.info["cue_distance"] >= 3 and s is not example][:7]
+example = next(s for s in val_sentences if s.info["cue_distance"] >= 2 and s.info["cue_side"] == "right")
+examples = [example.text] + [s.text for s in val_sentences if s.info["cue_distance"] >= 2 and s is not example][:7]
 print(example.pretty())
 
 # %% tags=["nbval-ignore-output"]
@@ -343,12 +343,15 @@ fig = plot_attention_heads(layers[0], tokens, kind="lines", selected=example.inf
 fig
 
 # %% [markdown]
-# And the full heat maps of the same layer: every row is a query word, every column a key. Only the
-# polysemous word's row was needed for the task; the other rows show what the heads do when nothing
-# is asked of them. The two copies of *the* have identical rows: without positions, the model cannot
-# tell them apart (notebook 07 fixes that).
+# And the full heat maps of the same layer, for the example followed by a second sentence (joined
+# by *and*, so that some words occur twice): every row is a query word, every column a key. Only
+# the polysemous words' rows were needed for the task; the other rows show what the heads do when
+# nothing is asked of them. A word that occurs twice has two identical rows: without positions,
+# the model cannot tell the copies apart (notebook 07 fixes that).
 
 # %%
+second = next(s for s in val_sentences if s.info["word"] != example.info["word"])
+tokens, layers = sentence_attention(f"{example.text} and {second.text}")
 fig = plot_attention_heads(layers[0], tokens, kind="heatmap", title="layer 0, all heads")
 i = next(k for k, t in enumerate(tokens) if tokens.count(t) > 1)  # a word that occurs twice
 j = tokens.index(tokens[i], i + 1)
