@@ -41,7 +41,9 @@ max_length = 64  # tokens per pair, [CLS] and two [SEP] included
 steps = 1500  # optimizer steps of pre-training
 lr = 3e-3  # learning rate (AdamW), after a linear warm-up
 warmup_steps = 100
-schedule = "constant"  # after the warm-up: "constant" learned MLM faster than "linear" decay in this budget
+schedule = "linear"  # after the warm-up the learning rate falls linearly to 0
+initializer_range = 0.1  # std of the random initial weights (BERT's own: 0.02; see section 7)
+embedding_init = "ppmi"  # word embeddings start from document-level PPMI + SVD vectors; None: random (section 7)
 threads = 1  # torch CPU threads while pre-training (1 was faster than 2 here; see section 7)
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 
@@ -329,39 +331,41 @@ assert abs(bayes - nsp_ceiling) < 0.02
 # token embedding matrix, and the NSP head) on both losses at once, summed, with the course's training loop.
 # It caches the weights, so notebooks 10–12 get this same model by calling it with the same defaults.
 #
-# **What it took, and what it did not reach.** The budget is about two minutes of pre-training on a
-# 2-core CPU. Two changes make each step cheaper without changing what is learned: pairs of similar length
-# are batched together (little padding), and the MLM head runs only at the ~15 % selected positions
-# (`pretraining_step`; the loss equals `model(**batch)`'s, which a unit test checks). One torch thread
-# was 4–5× faster per step than two while other programs shared the cores (110–150 ms against 610–660 ms).
+# **What it took.** The budget is about two minutes of pre-training on a 2-core CPU. Two changes make
+# each step cheaper without changing what is learned: pairs of similar length are batched together
+# (little padding), and the MLM head runs only at the ~15 % selected positions (`pretraining_step`; the
+# loss equals `model(**batch)`'s, which a unit test checks). One torch thread was 4–5× faster per step
+# than two while other programs shared the cores (110–150 ms against 610–660 ms).
 #
-# MLM is the easy task: 2 layers of width 64 reach ~0.6 accuracy at `[MASK]` within 1,000 steps at a
-# constant learning rate (a linear decay to 0 over 1,000 steps reached only 0.49). NSP is
-# the hard one. Every run we tried stayed at chance on held-out NSP within the budget (validation
-# accuracy after the given number of steps of 128 pairs, unless noted):
+# MLM is the easy task: the `[MASK]` accuracy climbs from the first steps. NSP is the hard one. Deciding
+# IsNext means comparing the topics of two short sentences, and with BERT's own initialization (weights
+# of std 0.02, random word embeddings) our small model stayed on the chance line for its first ~1,700
+# steps, far past the budget (0.51 at 1,500 steps, 0.65 at 3,000). What we tried while building the
+# course (held-out validation accuracy after the given number of steps of 128 pairs):
 #
-# | what was tried | NSP | [MASK] |
-# |---|---|---|
-# | 2 layers × 64 (2 heads, 1,200-token vocabulary), lr 3e-3, linear decay, 1,200 steps | 0.51 | 0.66 |
-# | the same at lr 5e-3 (500 steps) / lr 1e-3 (700 steps) | 0.50 / 0.51 | 0.27 / 0.23 |
-# | 4 layers × 64, 4 heads (1,080 steps) | 0.52 | 0.55 |
-# | 2 layers × 128, batch 64, lr 2e-3: the prototype's size (900 steps) | 0.52 | 0.46 |
-# | 2 layers × 64, constant lr 3e-3 after warm-up (1,800 steps) | 0.49 | 0.66 |
-# | NSP loss × 4 (800 steps) | 0.53 | 0.47 |
-# | NSP alone, no MLM; also with initializer range 0.1 (600 steps) | 0.50 | – |
-# | segments of 1–3 sentences as in Google's data pipeline, tested on single sentences (700 steps) | 0.54 | 0.51 |
+# | what was tried | steps | NSP | [MASK] |
+# |---|---|---|---|
+# | BERT's initialization, lr 3e-3, constant after warm-up | 1,500 / 3,000 | 0.51 / 0.65 | 0.62 / 0.66 |
+# | lr 6e-3; 1 head; ReLU; NSP loss × 2 or × 4; pooler and NSP head at 10× the lr | 600–800 | 0.49–0.53 | 0.26–0.56 |
+# | 2 layers × 128 (ff 512) | 1,500 | 0.50 | 0.53 |
+# | initializer range 0.1 for every weight, random word embeddings | 800 | 0.51 | 0.61 |
+# | word embeddings from PPMI + SVD over whole documents, scaled to std 0.02 | 600 | 0.49 | 0.54 |
+# | the same scaled to std 0.1, other weights 0.02 | 600 | 0.86 | 0.54 |
+# | PPMI + SVD within a 5-word window (not whole documents), all weights 0.1 | 600 | 0.61 | 0.59 |
+# | **PPMI + SVD over whole documents, all weights 0.1** (the defaults) | 600 / 1,500 | 0.89 / 0.89 | 0.48 / 0.63 |
 #
-# For comparison, a bag-of-words model given the product of the two sentences' mean embeddings as a
-# feature, trained on NSP alone, stays at chance for ~400 steps and reaches 0.77 after 1,000. Deciding
-# IsNext means comparing the topics of two short sentences; a Transformer has to discover that
-# comparison through `[CLS]`, and MLM does not push it there (each sentence already reveals its own
-# topic, so the other sentence helps MLM little). The prototype measured for the course planning
-# reached NSP 0.82 only after ~300 s with 2 layers × 128. Raise `steps` (e.g. `-p steps 5000
-# -p hidden_size 128 -p intermediate_size 512`) to watch it happen; at the defaults it does not.
+# Nothing on the schedule, the head or the size side moved NSP within the budget. What did is the
+# start: word embeddings taken from notebook 01's count-based vectors, counted over **whole documents**
+# (`ppmi_svd` with a window of 40 words: two words are close when they occur in the same documents,
+# which is exactly "same topic"), and weights large enough (std 0.1) that these vectors are not drowned
+# by the rest. With them NSP leaves chance after ~250 steps instead of ~1,700. Vectors counted within
+# a sentence-sized window help MLM more but NSP much less: they say "same sentence slot", not "same
+# topic". This is a small-budget trick, not part of BERT: with enough steps the random start gets
+# there too (papermill's `-y "{embedding_init: null, initializer_range: 0.02, steps: 5000}"` shows it).
 
 # %%
 config = toy_bert_config(tokenizer.vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-                         intermediate_size)
+                         intermediate_size, initializer_range)
 print(config)
 print(f"{config.num_parameters(pretraining_heads=True):,} parameters with the pre-training heads")
 
@@ -371,12 +375,14 @@ model, tokenizer, history = pretrained_toy_bert(
     steps=steps, seed=seed, vocab_size=vocab_size, num_documents=num_documents, hidden_size=hidden_size,
     num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
     intermediate_size=intermediate_size, batch_size=batch_size, max_length=max_length, lr=lr,
-    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device)
+    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device,
+    initializer_range=initializer_range, embedding_init=embedding_init)
 print(f"pre-trained {steps} steps in {history.seconds:.1f} s (this call: {time.perf_counter() - start:.1f} s)")
 
 # %% [markdown]
 # The curves: training loss (MLM + NSP), and the two accuracies on 300 held-out validation documents.
-# The `[MASK]` accuracy climbs from the start; NSP stays on the chance line, far below its ceiling (dotted).
+# The `[MASK]` accuracy climbs from the start; NSP leaves the chance line within the first few hundred steps
+# and ends near its ceiling (dotted).
 
 # %%
 print("validation by step:", [(e["step"], round(e["nsp_accuracy"], 2), round(e["mask_accuracy"], 2))
@@ -429,11 +435,8 @@ for name, value in [("unigram guess", baselines["unigram"]), ("left-only bigram"
                     ("cloze ceiling", cloze.expected_accuracy)]:
     print(f"  {name:18} {value:.3f}")
 print(f"BERT reaches {metrics['mask_accuracy'] / cloze.expected_accuracy:.0%} of the cloze ceiling")
-# The course's target for NSP is 90 % of the ceiling; at these defaults it is NOT met (see section 7), so the
-# notebook asserts only that NSP is reported and not worse than chance. The MLM target is asserted as set.
-nsp_target = 0.9 * nsp_ceiling
-print(f"NSP target {nsp_target:.3f}: {'met' if metrics['nsp_accuracy'] >= nsp_target else 'NOT met at these defaults'}")
-assert metrics["nsp_accuracy"] > 0.45
+# The course's targets: NSP at 90 % of its ceiling, [MASK] at 80 % of the cloze ceiling.
+assert metrics["nsp_accuracy"] >= 0.9 * nsp_ceiling
 assert metrics["mask_accuracy"] >= 0.8 * cloze.expected_accuracy
 assert metrics["mask_accuracy"] > baselines["bigram"] > baselines["left_bigram"] > baselines["unigram"]
 
@@ -475,7 +478,8 @@ again, _, _ = pretrained_toy_bert(
     steps=steps, seed=seed, vocab_size=vocab_size, num_documents=num_documents, hidden_size=hidden_size,
     num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
     intermediate_size=intermediate_size, batch_size=batch_size, max_length=max_length, lr=lr,
-    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device, progress=False)
+    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device,
+    initializer_range=initializer_range, embedding_init=embedding_init, progress=False)
 print(f"loaded from the cache in {time.perf_counter() - start:.1f} s")
 
 # %%

@@ -99,5 +99,8 @@ EXPLORERS: tuple[Explorer, ...] = (
                       Change(button("use learned weights"))),  # back to the learned s_j
              save_png=True, run_timeout_s=300.0),
     Explorer("06_multi_head_self_attention.ipynb", ATTENTION_CONTROLS, ATTENTION_CHANGES, save_png=True),
-    Explorer("11_looking_inside.ipynb", ATTENTION_CONTROLS, ATTENTION_CHANGES, save_png=True),
+    Explorer("11_looking_inside.ipynb",  # the toy BERT of 09 (cached), plus the model view: every layer and head
+             ATTENTION_CONTROLS + (toggle("model view"),),
+             ATTENTION_CHANGES + (Change(toggle("model view")),),
+             save_png=True),
 )
