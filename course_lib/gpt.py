@@ -30,7 +30,6 @@ torch.Size([5])
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,9 +40,9 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from course_lib.attention import causal_mask, combine_masks
-from course_lib.lm import LMDataConfig, cross_entropy, lm_vocab, load_lm_corpus, sentence_batches, toyworld_vocab
+from course_lib.lm import LMDataConfig, cached_sentence_lm, cross_entropy, sentence_batches
 from course_lib.text import Vocab, pad_batch
-from course_lib.train import History, TrainConfig, config_key, fit, load_or_train
+from course_lib.train import History, TrainConfig, fit
 from course_lib.transformer import TransformerEncoder
 
 __all__ = ["GPT", "GPTConfig", "generate", "gpt_train_config", "pretrained_gpt", "train_gpt"]
@@ -323,24 +322,5 @@ def pretrained_gpt(seed: int = 0, config: GPTConfig | None = None, steps: int = 
     test perplexity 4.89 against the exact bound 4.74 (1.033x), on the same data as the LSTM LM of notebook 02.
     """
     data = data or LMDataConfig(seed=seed)
-    train_config = gpt_train_config(steps, seed=seed, progress=progress, lr=lr)
-    corpus = lambda split, n: load_lm_corpus(data.corpus, split, data.seed, n)  # noqa: E731
-    first = [(s.text, None if s.logprob is None else round(s.logprob, 6)) for s in corpus("train", 3)]
-    if data.corpus == "toyworld":
-        vocab = toyworld_vocab()
-    else:
-        vocab = lm_vocab(data.corpus, corpus("train", data.train_documents))
-    config = dataclasses.replace(config or GPTConfig(), vocab_size=len(vocab))
-
-    def build() -> GPT:
-        with torch.random.fork_rng(devices=[]):  # the same initial weights wherever it is called
-            torch.manual_seed(seed)
-            return GPT(config, vocab)
-
-    def train(model: GPT) -> History:
-        held_out = list(corpus("validation", 200))[: data.validation_sentences]
-        return train_gpt(model, corpus("train", data.train_documents), held_out, train_config, data.batch_size)
-
-    key = config_key(config, data, dataclasses.replace(train_config, progress=True), seed, vocab.itos, first)
-    model, history = load_or_train("gpt", build, train, key)
-    return model.eval(), history
+    return cached_sentence_lm("gpt", GPT, config or GPTConfig(), train_gpt,
+                              gpt_train_config(steps, seed=seed, progress=progress, lr=lr), data, seed)

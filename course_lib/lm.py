@@ -23,6 +23,7 @@ from typing import Protocol
 
 import numpy as np
 import torch
+from torch import nn
 
 from course_lib.data.corpus import Corpus
 from course_lib.lstm import LSTMLM, LSTMCell, LSTMLMConfig, native_lstm, tbptt_step, unroll
@@ -267,25 +268,36 @@ def pretrained_lstm_lm(seed: int = 0, config: LSTMLMConfig | None = None, steps:
     (and cache) another model. Returns ``(model in eval mode, training history)``.
     """
     data = data or LMDataConfig(seed=seed)
-    train_config = default_train_config(steps, seed=seed, progress=progress)
+    return cached_sentence_lm("lstm_lm", LSTMLM, config or LSTMLMConfig(), train_lstm_lm,
+                              default_train_config(steps, seed=seed, progress=progress), data, seed)
+
+
+def cached_sentence_lm(name: str, model_class: type, config, train_fn: Callable, train_config: TrainConfig,
+                       data: LMDataConfig, seed: int = 0) -> tuple[nn.Module, History]:
+    """What the course's cached sentence-level LMs share (the LSTM LM here, ``course_lib.gpt``'s GPT).
+
+    Builds ``model_class(config with vocab_size set, vocab)`` from a seeded generator, trains it with
+    ``train_fn(model, train sentences, held-out sentences, train_config, batch size)`` through
+    ``load_or_train``; the cache key covers every setting, the vocabulary and the corpus's first sentences.
+    """
     corpus = lambda split, n: load_lm_corpus(data.corpus, split, data.seed, n)  # noqa: E731
     first = [(s.text, None if s.logprob is None else round(s.logprob, 6)) for s in corpus("train", 3)]
     if data.corpus == "toyworld":
         vocab = toyworld_vocab()
     else:
         vocab = lm_vocab(data.corpus, corpus("train", data.train_documents))
-    config = dataclasses.replace(config or LSTMLMConfig(), vocab_size=len(vocab))
+    config = dataclasses.replace(config, vocab_size=len(vocab))
 
-    def build() -> LSTMLM:
+    def build() -> nn.Module:
         with torch.random.fork_rng(devices=[]):  # the same initial weights wherever it is called
             torch.manual_seed(seed)
-            return LSTMLM(config, vocab)
+            return model_class(config, vocab)
 
-    def train(model: LSTMLM) -> History:
+    def train(model: nn.Module) -> History:
         held_out = list(corpus("validation", 200))[: data.validation_sentences]
-        return train_lstm_lm(model, corpus("train", data.train_documents), held_out, train_config, data.batch_size)
+        return train_fn(model, corpus("train", data.train_documents), held_out, train_config, data.batch_size)
 
     keyed = dataclasses.replace(train_config, progress=True)  # a progress bar changes no weight
     key = config_key(config, data, keyed, seed, vocab.itos, first)
-    model, history = load_or_train("lstm_lm", build, train, key)
+    model, history = load_or_train(name, build, train, key)
     return model.eval(), history

@@ -16,6 +16,13 @@ from collections.abc import Callable, Sequence
 import pytest
 
 
+def expect(check: Callable, fn: Callable, words: str, capsys) -> None:
+    """A wrong answer fails with one line that starts with ❌ and names the mistake (``words``)."""
+    assert check(fn) is False
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("❌") and words in out, out
+
+
 def stub(*_args):
     raise NotImplementedError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import torch
-from checker_contract import contract_tests
+from checker_contract import contract_tests, expect
 
 from course_lib.attention import MultiHeadAttention
 from course_lib.checks import attention as ca
@@ -66,11 +66,6 @@ CASES = [
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message
-
-def expect(check, fn, words: str, capsys) -> None:
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.startswith("❌") and words in out, out
 
 
 def test_soft_lookup_mistakes(capsys) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import torch
-from checker_contract import contract_tests
+from checker_contract import contract_tests, expect
 
 from course_lib.checks import fine_tuning as cf
 
@@ -52,11 +52,6 @@ CASES = [
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message
-
-def expect(check, fn, words: str, capsys) -> None:
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("❌") and words in out, out
 
 
 def test_best_span_mistakes(capsys) -> None:

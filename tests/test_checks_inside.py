@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from checker_contract import contract_tests
+from checker_contract import contract_tests, expect
 
 from course_lib.checks import inside as ci
 
@@ -44,11 +44,6 @@ CASES = [
 
 # ------------------------------------------------------------------ typical mistakes get a specific message
 
-
-def expect(check, fn, words: str, capsys) -> None:
-    assert check(fn) is False
-    out = capsys.readouterr().out
-    assert out.count("\n") == 1 and out.startswith("❌") and words in out, out
 
 
 def test_mass_on_the_query_axis_is_named(capsys) -> None:
