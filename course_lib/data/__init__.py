@@ -9,9 +9,22 @@ from course_lib.data.corpus import SPLITS, Analogy, Corpus, Document, Sentence, 
 from course_lib.data.download import ChecksumError, DownloadError  # the module stays `course_lib.data.download`
 from course_lib.data.loaders import available_corpora, load_analogy_set, load_corpus, load_similarity_set
 from course_lib.data.tasks import (
-    QAExample, SameSensePair, SenseExample, SentencePair, Seq2SeqExample, SpamMessage, TaggedSentence, analogy_set,
-    next_sentence_pairs, phrase_reversal_examples, pos_tagging_examples, qa_examples, same_sense_pairs,
-    sense_examples, similarity_set, spam_messages,
+    QAExample,
+    SameSensePair,
+    SenseExample,
+    SentencePair,
+    Seq2SeqExample,
+    SpamMessage,
+    TaggedSentence,
+    analogy_set,
+    next_sentence_pairs,
+    phrase_reversal_examples,
+    pos_tagging_examples,
+    qa_examples,
+    same_sense_pairs,
+    sense_examples,
+    similarity_set,
+    spam_messages,
 )
 from course_lib.data.toyworld import ToyWorld, ToyWorldConfig, toy_world, toyworld_corpus
 

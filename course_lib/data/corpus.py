@@ -54,7 +54,7 @@ class Sentence:
         if self.senses is not None and any(self.senses):
             rows.append(("sense", [s or "-" for s in self.senses]))
         widths = [max(len(str(row[i])) for _, row in rows) for i in range(len(self.tokens))]
-        return "\n".join(f"{name:<6} " + "  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths)).rstrip()
+        return "\n".join(f"{name:<6} " + "  ".join(f"{str(v):<{w}}" for v, w in zip(row, widths, strict=True)).rstrip()
                          for name, row in rows)
 
 

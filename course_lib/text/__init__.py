@@ -15,8 +15,15 @@ From plain words to BERT's input:
 
 from course_lib.text.batching import collate_tokens, length_buckets, pad_batch
 from course_lib.text.collate import (
-    IGNORE_INDEX, WordPieces, collate_classification, collate_pairs, collate_qa, collate_sense, collate_seq2seq,
-    collate_tagging, encode_words,
+    IGNORE_INDEX,
+    WordPieces,
+    collate_classification,
+    collate_pairs,
+    collate_qa,
+    collate_sense,
+    collate_seq2seq,
+    collate_tagging,
+    encode_words,
 )
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS, MAX_WORD_CHARS, SPECIAL_TOKENS, Vocab, word_tokenize
 from course_lib.text.wordpiece import Encoding, WordPieceTokenizer, basic_tokenize, truncate_longest_first
