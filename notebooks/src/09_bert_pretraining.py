@@ -370,13 +370,14 @@ print(config)
 print(f"{config.num_parameters(pretraining_heads=True):,} parameters with the pre-training heads")
 
 # %% tags=["nbval-ignore-output"]
-start = time.perf_counter()
-model, tokenizer, history = pretrained_toy_bert(
+settings = dict(  # the notebook's parameters, as pretrained_toy_bert takes them
     steps=steps, seed=seed, vocab_size=vocab_size, num_documents=num_documents, hidden_size=hidden_size,
     num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
     intermediate_size=intermediate_size, batch_size=batch_size, max_length=max_length, lr=lr,
     warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device,
     initializer_range=initializer_range, embedding_init=embedding_init)
+start = time.perf_counter()
+model, tokenizer, history = pretrained_toy_bert(**settings)
 print(f"pre-trained {steps} steps in {history.seconds:.1f} s (this call: {time.perf_counter() - start:.1f} s)")
 
 # %% [markdown]
@@ -474,12 +475,7 @@ print("exact:     ", ", ".join(f"{w} {p:.2f}" for w, p in world.cloze_posterior(
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
-again, _, _ = pretrained_toy_bert(
-    steps=steps, seed=seed, vocab_size=vocab_size, num_documents=num_documents, hidden_size=hidden_size,
-    num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
-    intermediate_size=intermediate_size, batch_size=batch_size, max_length=max_length, lr=lr,
-    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device,
-    initializer_range=initializer_range, embedding_init=embedding_init, progress=False)
+again, _, _ = pretrained_toy_bert(**settings, progress=False)
 print(f"loaded from the cache in {time.perf_counter() - start:.1f} s")
 
 # %%
