@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -190,10 +191,12 @@ def cloze_baselines(corpus, tokenizer, batches, smoothing: float = 0.1) -> dict[
     return {name: n / max(total, 1) for name, n in hits.items()}
 
 
+@functools.lru_cache(maxsize=4)
 def toy_wordpiece(vocab_size: int = 2000, num_documents: int = 6000, seed: int = 0):
     """The WordPiece tokenizer of the toy BERT, trained deterministically on the toy world's train split.
 
     At the default size every word of the toy world is one token, so MLM accuracy is word accuracy.
+    Kept in memory after the first call (a few seconds each): the toy BERT and every ablation share it.
     """
     from course_lib.data import toyworld_corpus
     from course_lib.text import WordPieceTokenizer

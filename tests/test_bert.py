@@ -10,7 +10,7 @@ import torch
 from torch.testing import assert_close
 
 from course_lib.bert import BertConfig, BertForPreTraining, BertModel, load_pretrained
-from course_lib.bert_pretraining import mask_tokens, next_sentence_pairs
+from course_lib.bert_pretraining import mask_tokens, next_sentence_pairs, toy_wordpiece
 from course_lib.text import WordPieceTokenizer
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS
 
@@ -340,3 +340,10 @@ def test_cloze_baselines_hand_worked():
     got = cloze_baselines(corpus, tok, [{"input_ids": inputs, "labels": labels}])
     # after x the left guess is y (4 of 5), but only "a" is ever followed by d: the right side decides
     assert got == {"unigram": 0.0, "left_bigram": 0.5, "bigram": 1.0}
+
+
+def test_toy_wordpiece_is_trained_once_per_setting():
+    small = toy_wordpiece(300, num_documents=100, seed=0)
+    assert toy_wordpiece(300, num_documents=100, seed=0) is small  # the ablations of notebook 12 share it
+    assert toy_wordpiece(300, num_documents=100, seed=1) is not small
+    assert small.tokenize("the bank") and small.vocab_size <= 300

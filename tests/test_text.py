@@ -205,6 +205,18 @@ def test_special_ids_and_convert():
         tok.convert_ids_to_tokens([12])
 
 
+@pytest.mark.parametrize("word", ["unaffable", "UNA", "a" * 101, "zebra", "[MASK]", "   ", "un-a"])
+def test_encode_word_is_tokenize_then_ids_and_remembers(word, monkeypatch):
+    tok = WordPieceTokenizer([*SPECIALS, "un", "##aff", "##able", "##ab", "a", "##a", "ff"])
+    expected = tuple(tok.convert_tokens_to_ids(tok.tokenize(word))) or (tok.unk_token_id,)
+    assert tok.encode_word(word) == expected
+    assert tok.encode_word(word) is tok.encode_word(word)  # the second call reads the memory
+    monkeypatch.setattr("course_lib.text.wordpiece.WORD_CACHE_SIZE", 2)
+    for other in ("a", "ff", "un"):  # past the bound the memory starts afresh
+        tok.encode_word(other)
+    assert len(tok._word_ids) <= 2 and tok.encode_word(word) == expected
+
+
 def test_encode_layout_and_truncation():
     tok = WordPieceTokenizer([*SPECIALS, "a", "b"])
     one = tok.encode("a a")

@@ -78,8 +78,7 @@ def encode_words(words: Sequence[str], encoder: Encoder) -> WordPieces:
         ids: list[int] = []
         starts, ends = [], []
         for word in words:
-            # a "word" of only spaces or control characters has no pieces: [UNK] keeps it a position to label
-            pieces = encoder.convert_tokens_to_ids(encoder.tokenize(word)) or [encoder.unk_token_id]
+            pieces = encoder.encode_word(word)  # [UNK] for a "word" with no pieces: it keeps its position
             starts.append(len(ids))
             ids.extend(pieces)
             ends.append(len(ids) - 1)

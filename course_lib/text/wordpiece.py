@@ -19,6 +19,8 @@ from typing import TypeVar
 from course_lib.text._files import _check_unique, _read_utf8, _write_atomic
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS, MAX_WORD_CHARS
 
+WORD_CACHE_SIZE = 200_000  # words WordPieceTokenizer.encode_word remembers before it starts afresh
+
 Item = TypeVar("Item")
 
 # ---------------------------------------------------------------- BERT's basic tokenization
@@ -170,6 +172,7 @@ class WordPieceTokenizer:
         self._max_first = max((len(t) for t in tokens if not t.startswith("##")), default=1)
         self._max_next = max((len(t) - 2 for t in tokens if t.startswith("##")), default=1)
         self._special_re = re.compile("(" + "|".join(map(re.escape, BERT_SPECIAL_TOKENS)) + ")")
+        self._word_ids: dict[str, tuple[int, ...]] = {}  # encode_word's memory
 
     @property
     def vocab_size(self) -> int:
@@ -241,6 +244,24 @@ class WordPieceTokenizer:
                     pieces = memo[word] = [word] if word in BERT_SPECIAL_TOKENS else self._pieces(word)
                 out.extend(pieces)
         return out
+
+    def encode_word(self, word: str) -> tuple[int, ...]:
+        """The ids of one word's pieces, as ``tokenize(word)`` gives them (``[UNK]`` when it has none).
+
+        Remembered per word: a corpus repeats its words, and collating pre-training batches pieces
+        every word of every sentence again each epoch.
+
+        >>> WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + ["a", "##b"]).encode_word("ab")
+        (5, 6)
+        """
+        ids = self._word_ids.get(word)
+        if ids is None:
+            if len(self._word_ids) >= WORD_CACHE_SIZE:
+                self._word_ids.clear()
+            # a "word" of only spaces or control characters has no pieces: [UNK] keeps it a position to label
+            ids = tuple(self.convert_tokens_to_ids(self.tokenize(word))) or (self.unk_token_id,)
+            self._word_ids[word] = ids
+        return ids
 
     def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]:
         unk, vocab = self.unk_token_id, self.vocab
