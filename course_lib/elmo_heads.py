@@ -4,7 +4,8 @@
 - heads that read ELMo vectors (optionally beside the task's own word embeddings):
   ``TokenTagger`` (a label per word, or per chosen word: part of speech, word sense),
   ``SentenceClassifier`` (mean-pooled), ``SentencePairClassifier`` ([u; v; |u - v|; u * v]).
-- ``layer_features`` / ``train_probe``: precomputed frozen features and a linear probe trained on them
+- ``layer_features`` / ``train_probe`` / ``probe_predictions``: precomputed frozen features and a linear probe
+  trained on them
   (the fast path the notebooks' tables and the layer-weight explorer use).
 - ``pretrained_bilm()``: the biLM of notebook 03, trained once deterministically, then read from the cache.
 """
@@ -161,13 +162,17 @@ def layer_features(bilm: BiLM, sentences: Sequence[Sequence[str]], positions: Se
     return [torch.cat(p).cpu() for p in per_layer], torch.cat(words).cpu()
 
 
-def train_probe(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
-                steps: int = 150, lr: float = 0.05, seed: int = 0) -> float:
-    """A linear probe (logistic regression, full batch Adam) on frozen features; returns test accuracy."""
+def probe_predictions(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, steps: int = 150,
+                      lr: float = 0.05, seed: int = 0, num_classes: int | None = None) -> torch.Tensor:
+    """A linear probe (logistic regression, full batch Adam) on frozen features; its (N,) test predictions.
+
+    One probe, read on several subsets of the test set (e.g. by the side of a cue), costs one training.
+    ``num_classes`` defaults to the largest training label + 1.
+    """
     generator = torch.Generator().manual_seed(seed)
     mean, std = x_train.mean(0), x_train.std(0) + 1e-6  # standardize: one learning rate fits every layer
     xtr, xte = (x_train - mean) / std, (x_test - mean) / std
-    K = int(max(y_train.max(), y_test.max())) + 1
+    K = int(y_train.max()) + 1 if num_classes is None else num_classes
     probe = nn.Linear(x_train.shape[1], K)
     with torch.no_grad():
         probe.weight.copy_(torch.randn(probe.weight.shape, generator=generator) * 0.01)
@@ -178,7 +183,15 @@ def train_probe(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tens
         F.cross_entropy(probe(xtr), y_train).backward()
         opt.step()
     with torch.no_grad():
-        return float((probe(xte).argmax(-1) == y_test).float().mean())
+        return probe(xte).argmax(-1)
+
+
+def train_probe(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
+                steps: int = 150, lr: float = 0.05, seed: int = 0) -> float:
+    """A linear probe (logistic regression, full batch Adam) on frozen features; returns test accuracy."""
+    K = int(max(y_train.max(), y_test.max())) + 1
+    predicted = probe_predictions(x_train, y_train, x_test, steps=steps, lr=lr, seed=seed, num_classes=K)
+    return float((predicted == y_test).float().mean())
 
 
 def mix_layers(layers: Sequence[torch.Tensor], weights: Sequence[float], gamma: float = 1.0) -> torch.Tensor:

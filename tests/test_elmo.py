@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from course_lib.elmo import BiLM, BiLMConfig, CharEncoder, ScalarMix, word_characters
-from course_lib.elmo_heads import Elmo, SentenceClassifier, SentencePairClassifier, TokenTagger, train_probe
+from course_lib.elmo_heads import (
+    Elmo,
+    SentenceClassifier,
+    SentencePairClassifier,
+    TokenTagger,
+    probe_predictions,
+    train_probe,
+)
 from course_lib.text import Vocab
 from course_lib.train import load_checkpoint, save_checkpoint
 
@@ -205,6 +212,17 @@ def test_linear_probe_learns_separable_features():
     x = torch.randn(200, 5)
     y = (x[:, 0] > 0).long()
     assert train_probe(x[:150], y[:150], x[150:], y[150:]) > 0.9
+
+
+def test_probe_predictions_read_on_subsets_match_the_accuracy():
+    torch.manual_seed(0)
+    x = torch.randn(300, 6)
+    y = (x[:, 0] > 0).long() + 2 * (x[:, 1] > 0).long()  # four classes
+    predicted = probe_predictions(x[:200], y[:200], x[200:], seed=3)
+    assert predicted.shape == (100,) and predicted.dtype == torch.long
+    hits = (predicted == y[200:]).float()
+    assert hits.mean().item() == pytest.approx(train_probe(x[:200], y[:200], x[200:], y[200:], seed=3))
+    assert hits.mean().item() > 0.8
 
 
 def test_config_validation():

@@ -47,7 +47,7 @@ from torch.testing import assert_close
 from course_lib import get_device, seed_everything, show_source
 from course_lib.data import pos_tagging_examples, sense_examples, toy_world, toyworld_corpus
 from course_lib.elmo import BiLMConfig, ScalarMix
-from course_lib.elmo_heads import Elmo, TokenTagger, layer_features, pretrained_bilm, train_probe
+from course_lib.elmo_heads import Elmo, TokenTagger, layer_features, pretrained_bilm, probe_predictions, train_probe
 from course_lib.elmo_probes import (DIRECTIONS, direction_features, learn_scalar_mix, majority_accuracy,
                                     mixed_probe_accuracy, train_scratch_tagger, within_across_cosine)
 from course_lib.lm import LMDataConfig
@@ -242,12 +242,13 @@ assert min(layer_table["word sense"][1:]) >= 0.95  # the LSTM layers know the se
 # %%
 side = {"left": torch.tensor([e.cue_side == "left" for e in sense_test])}
 side["right"] = ~side["left"]
-direction_table = {}
-for direction in DIRECTIONS:
-    x_train, x_test = direction_features(S_train, direction), direction_features(S_test, direction)
+direction_table, hits = {}, {}
+for direction in DIRECTIONS:  # one probe per feature set, read on the left-cue and on the right-cue test words
+    predicted = probe_predictions(direction_features(S_train, direction), ys_train,
+                                  direction_features(S_test, direction), seed=seed)
+    hits[direction] = (predicted == ys_test).float()
     for cue in ("left", "right"):
-        keep = side[cue]
-        direction_table[direction, cue] = train_probe(x_train, ys_train, x_test[keep], ys_test[keep], seed=seed)
+        direction_table[direction, cue] = hits[direction][side[cue]].mean().item()
 print(f"{'features':>10}{'left-cue words':>16}{'right-cue words':>17}")
 for direction in DIRECTIONS:
     print(f"{direction:>10}{direction_table[direction, 'left']:>16.3f}{direction_table[direction, 'right']:>17.3f}")
@@ -266,11 +267,10 @@ assert min(direction_table["both", "left"], direction_table["both", "right"]) >=
 # cue. The backward features, split by that distance:
 
 # %%
-x_train, x_test = direction_features(S_train, "backward"), direction_features(S_test, "backward")
 by_distance = {}
-for d in (1, 2):
+for d in (1, 2):  # the backward probe of the table above, on the right-cue words at each distance
     keep = side["right"] & torch.tensor([e.cue_distance == d for e in sense_test])
-    by_distance[d] = train_probe(x_train, ys_train, x_test[keep], ys_test[keep], seed=seed)
+    by_distance[d] = hits["backward"][keep].mean().item()
     print(f"right cue {d} word(s) away: {int(keep.sum()):4} test tokens, backward accuracy {by_distance[d]:.3f}")
 assert by_distance[2] <= by_distance[1]
 
