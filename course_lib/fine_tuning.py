@@ -4,6 +4,7 @@ The heads and the training loop live in ``course_lib.bert_tasks``; this module f
 
 - ``task_batches(examples, collate, batch_size, seed)``: the examples collated once into fixed batches, and a
   function that returns one epoch of them in a fresh seeded order (what ``fine_tune`` takes);
+  ``shuffled_epochs(batches, seed)`` makes another such function, one per training run to compare runs;
 - ``evaluate_classifier`` / ``evaluate_tagger`` / ``evaluate_qa``: held-out scores of a fine-tuned head
   (accuracy; exact match and F1 over answer words, "no answer" counted);
 - ``collate_sense_tagging``: single sentences with a sense label on the polysemous word only, for a token
@@ -23,7 +24,7 @@ from course_lib.bert_tasks import best_spans, exact_match, predict, span_f1, spa
 from course_lib.text.collate import IGNORE_INDEX, collate_sense
 
 __all__ = ["collate_sense_tagging", "evaluate_classifier", "evaluate_qa", "evaluate_tagger", "mean_pool", "pair_features", "qa_predictions",
-           "task_batches"]
+           "shuffled_epochs", "task_batches"]
 
 
 def task_batches(examples: Sequence, collate: Callable[[Sequence], dict], batch_size: int = 32,
@@ -32,20 +33,30 @@ def task_batches(examples: Sequence, collate: Callable[[Sequence], dict], batch_
     ``epoch()`` yields them in a new order each call (seeded), as ``fine_tune`` wants.
 
     Collating once keeps tokenizing out of the training loop; the order of the examples inside a batch
-    is fixed, the order of the batches is not.
+    is fixed, the order of the batches is not (see ``shuffled_epochs`` to train several models alike).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if len(examples) == 0:
         raise ValueError("no examples to batch")
     batches = [collate(examples[i:i + batch_size]) for i in range(0, len(examples), batch_size)]
+    return shuffled_epochs(batches, seed), batches
+
+
+def shuffled_epochs(batches: Sequence[dict], seed: int = 0) -> Callable[[], Iterator[dict]]:
+    """``epoch()`` yields ``batches`` in a new order at each call; the sequence of orders follows ``seed``.
+
+    The function remembers where it is: a second ``fine_tune`` given the same one continues where the
+    first stopped and sees other batches first. To compare models on the same data in the same order,
+    make one per run: ``fine_tune(model, shuffled_epochs(batches, seed), ...)``.
+    """
     generator = torch.Generator().manual_seed(seed)
 
     def epoch() -> Iterator[dict]:
         for k in torch.randperm(len(batches), generator=generator).tolist():
             yield batches[k]
 
-    return epoch, batches
+    return epoch
 
 
 def collate_sense_tagging(examples: Sequence, tokenizer, max_length: int | None = None) -> dict[str, Tensor]:

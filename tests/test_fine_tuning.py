@@ -16,6 +16,7 @@ from course_lib.fine_tuning import (
     evaluate_tagger,
     mean_pool,
     pair_features,
+    shuffled_epochs,
     task_batches,
 )
 from course_lib.text import WordPieceTokenizer, collate_classification, collate_qa
@@ -41,6 +42,19 @@ def test_task_batches_collate_once_and_reshuffle_every_epoch():
     assert [b["x"][0].item() for b in again()] == orders[0]
     with pytest.raises(ValueError, match="batch_size"):
         task_batches([1], collate, batch_size=0)
+
+
+def test_shuffled_epochs_one_per_run_gives_every_run_the_same_order():
+    batches = [{"x": torch.tensor([k])} for k in range(8)]
+
+    def first_orders(epoch, n=3):
+        return [[b["x"].item() for b in epoch()] for _ in range(n)]
+
+    shared = shuffled_epochs(batches, seed=1)
+    run_a, run_b = first_orders(shared), first_orders(shared)
+    assert run_a != run_b, "a shared epoch function continues: the second run sees other orders"
+    assert first_orders(shuffled_epochs(batches, seed=1)) == run_a  # a fresh one per run: the same orders
+    assert all(sorted(order) == list(range(8)) for order in run_a + run_b)
 
 
 class Fixed(nn.Module):
