@@ -4,9 +4,8 @@
 - heads that read ELMo vectors (optionally beside the task's own word embeddings):
   ``TokenTagger`` (a label per word, or per chosen word: part of speech, word sense),
   ``SentenceClassifier`` (mean-pooled), ``SentencePairClassifier`` ([u; v; |u - v|; u * v]).
-- ``layer_features`` / ``train_probe`` / ``probe_predictions``: precomputed frozen features and a linear probe
-  trained on them
-  (the fast path the notebooks' tables and the layer-weight explorer use).
+- ``layer_features`` / ``train_probe`` / ``probe_predictions``: precomputed frozen features and a linear
+  probe trained on them (the fast path the notebooks' tables and the layer-weight explorer use).
 - ``pretrained_bilm()``: the biLM of notebook 03, trained once deterministically, then read from the cache.
 """
 
