@@ -5,7 +5,8 @@ accents, punctuation); the vocab file is our WordPiece trained on it (2000 token
 the Python tokenizer (``BertTokenizerLegacy`` in transformers 5, ``BertTokenizer`` before); a second
 row shows the Rust ``BertTokenizer`` of transformers 5 for scale. Both outputs are checked equal
 to ours before timing. A third row times training a 2000-token vocabulary on ~100k words against
-the Rust ``tokenizers`` WordPieceTrainer (a different merge rule: pair counts, as in BPE).
+the Rust ``tokenizers`` WordPieceTrainer (a different merge rule: pair counts, as in BPE). A last row
+times ``pad_batch`` (every batch of the course goes through it) against PyTorch's ``pad_sequence``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,31 @@ def rows() -> Iterator[Row]:
                                   lambda: _train_rust(big), repeats=3, warmup=0)
     yield Row(f"WordPiece train, 100k words, V={VOCAB_SIZE}", ours_s / 1e3, rust_s / 1e3, "s",
               "vs tokenizers WordPieceTrainer (Rust; count-based merges)")
+    yield from pad_rows()
+
+
+def pad_rows() -> Iterator[Row]:
+    """``pad_batch`` (ids and mask) against ``torch.nn.utils.rnn.pad_sequence`` on the same id lists."""
+    import torch
+    from torch.nn.utils.rnn import pad_sequence
+
+    from course_lib.text import pad_batch
+
+    rng = random.Random(0)
+    sequences = [[rng.randrange(2000) for _ in range(rng.randint(5, 64))] for _ in range(15_000)]
+
+    def reference():
+        ids = pad_sequence([torch.tensor(s) for s in sequences], batch_first=True, padding_value=0)
+        lengths = torch.tensor([len(s) for s in sequences])
+        return ids, (torch.arange(ids.shape[1]) < lengths[:, None]).long()
+
+    ours_ids, ours_mask = pad_batch(sequences, 0)
+    ref_ids, ref_mask = reference()
+    if not (torch.equal(ours_ids, ref_ids) and torch.equal(ours_mask, ref_mask)):
+        raise AssertionError("pad_batch pads differently from pad_sequence")
+    ours_ms, ref_ms = measure_pair(lambda: pad_batch(sequences, 0), reference, repeats=5, warmup=1)
+    yield Row("pad_batch, 15000 id lists of 5-64 (ids + mask)", ours_ms, ref_ms, "ms",
+              "vs torch pad_sequence from per-list tensors, plus the mask")
 
 
 def _train_rust(texts: list[str]) -> object:
