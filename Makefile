@@ -37,7 +37,7 @@ $(STAMP): pyproject.toml
 	@echo "set-up done: $$($(PY) -c 'import torch, sys; print("Python", sys.version.split()[0], "| torch", torch.__version__)')"
 
 course: $(STAMP)
-	$(PY) -m course_lib.runner course $(NB)
+	$(PY) tools/runner.py course $(NB)
 
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
@@ -54,7 +54,7 @@ unit: $(STAMP)
 	$(PY) -m pytest tests --durations=10 $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
-	$(PY) -m course_lib.runner notebooks $(NB)
+	$(PY) tools/runner.py notebooks $(NB)
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness, also wh
 
 from harness import Row, fwd_bwd_step, measure_pair  # noqa: E402
 
-from course_lib.attention import MultiHeadAttention  # noqa: E402
+from course_lib.attention import MultiHeadAttention
 
 B, T, H, A = 32, 128, 256, 4
 

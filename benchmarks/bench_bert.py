@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness, also wh
 
 from harness import Row, measure_pair  # noqa: E402
 
-from course_lib.bert import BertConfig, load_pretrained  # noqa: E402
+from course_lib.bert import BertConfig, load_pretrained
 
 B, T = 8, 128
 

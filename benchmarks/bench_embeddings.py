@@ -32,7 +32,7 @@ def rows() -> Iterator[Row]:
         raise ImportError("gensim is not installed: pip install -e '.[ref]'") from err
     from course_lib.data.tasks import analogy_set, similarity_set
     from course_lib.data.toyworld import toy_world
-    from course_lib.embeddings import SkipGramConfig, SkipGramData, WordVectors, train_skipgram
+    from course_lib.wordvec import SkipGramConfig, SkipGramData, WordVectors, train_skipgram
 
     corpus = toy_world().corpus("train", seed=0, num_documents=DOCUMENTS)
     sentences = [s.tokens for s in corpus]

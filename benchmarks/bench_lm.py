@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the harness, also wh
 
 from harness import Row, measure_pair  # noqa: E402
 
-from course_lib.lstm import LSTMLM, LSTMCell, LSTMLMConfig, native_lstm, unroll  # noqa: E402
+from course_lib.lm import LSTMLM, LSTMCell, LSTMLMConfig, native_lstm, unroll
 
 
 def _train_step(config: LSTMLMConfig, B: int, T: int) -> Callable[[], None]:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from course_lib.timing import measure_ms
+from course_lib.core import measure_ms
 
 
 @dataclass

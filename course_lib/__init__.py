@@ -12,9 +12,9 @@ Shape letters used in docstrings and comments throughout the package:
 """
 
 from course_lib.base import cache_dir, get_device, seed_everything, show_source
+from course_lib.core import History, TrainConfig, fit, load_or_train
 from course_lib.data import load_corpus, toy_world, toyworld_corpus
 from course_lib.text import Vocab, WordPieceTokenizer, word_tokenize
-from course_lib.train import History, TrainConfig, fit, load_or_train
 
 __version__ = "0.1.0"
 

@@ -40,12 +40,10 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from course_lib.attention import causal_mask, combine_masks
+from course_lib.core import History, TrainConfig, fit
 from course_lib.lm import LMDataConfig, cached_sentence_lm, cross_entropy, sentence_batches
 from course_lib.text import Vocab, pad_batch
-from course_lib.train import History, TrainConfig, fit
 from course_lib.transformer import TransformerEncoder
-
-__all__ = ["GPT", "GPTConfig", "generate", "gpt_train_config", "pretrained_gpt", "train_gpt"]
 
 
 @dataclass
@@ -209,9 +207,6 @@ class GPT(nn.Module):
         return out
 
 
-# ------------------------------------------------------------------------------------------------- sampling
-
-
 def _next_token(logits: Tensor, temperature: float | str, top_k: int | None,
                 generator: torch.Generator | None) -> Tensor:
     """logits (B, V) -> next ids (B, 1): argmax when greedy, else a draw from softmax(logits / temperature)."""
@@ -288,9 +283,6 @@ def generate(model: GPT, prompt_ids: Sequence[int] | Tensor, max_new_tokens: int
                 break
     model.train(was_training)
     return ids[0] if one else ids
-
-
-# ------------------------------------------------------------------------------------ training, cached
 
 
 def gpt_train_config(steps: int = 2400, seed: int = 0, progress: bool = True, lr: float = 5e-3) -> TrainConfig:

@@ -7,16 +7,19 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from course_lib.ablations import (
+from course_lib.bert import (
     OBJECTIVES,
+    BertConfig,
+    BertForPreTraining,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+    BertModel,
     CausalBertForPreTraining,
     CausalBertModel,
     ablation_step,
     next_token_accuracy,
     with_bilstm,
 )
-from course_lib.bert import BertConfig, BertForPreTraining, BertModel
-from course_lib.bert_tasks import BertForSequenceClassification, BertForTokenClassification
 
 
 def tiny(vocab_size: int = 30) -> BertConfig:
@@ -138,7 +141,7 @@ def test_the_steps_compute_what_they_say() -> None:
 
 
 def test_pretrained_ablation_is_deterministic_and_keyed(tmp_path, monkeypatch) -> None:
-    from course_lib.ablations import pretrained_ablation
+    from course_lib.bert import pretrained_ablation
 
     monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path))
     small = dict(steps=3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, vocab_size=300,

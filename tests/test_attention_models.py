@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.attention_models import (
+from course_lib.attention import (
     NO_SENSE,
     PoolingClassifier,
     SelfAttentionTagger,

@@ -9,8 +9,15 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from course_lib.bert import BertConfig, BertForPreTraining, BertModel, load_pretrained
-from course_lib.bert_pretraining import mask_tokens, next_sentence_pairs, toy_wordpiece
+from course_lib.bert import (
+    BertConfig,
+    BertForPreTraining,
+    BertModel,
+    load_pretrained,
+    mask_tokens,
+    next_sentence_batch,
+    toy_wordpiece,
+)
 from course_lib.text import WordPieceTokenizer
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS
 
@@ -172,7 +179,7 @@ def test_attention_weights_and_shapes():
 
 
 def test_overfit_one_batch():
-    from course_lib.train import TrainConfig, fit
+    from course_lib.core import TrainConfig, fit
     torch.manual_seed(0)
     config = BertConfig(vocab_size=30, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=64, max_position_embeddings=16, hidden_dropout_prob=0.0,
@@ -235,12 +242,12 @@ def test_mask_tokens_whole_word_and_seed():
 
 # ------------------------------------------------------------------------------- NSP pairs
 
-def test_next_sentence_pairs_half_and_half():
+def test_next_sentence_batch_half_and_half():
     from course_lib.data import toyworld_corpus
     corpus = toyworld_corpus(num_documents=200, seed=0)
     sentences = [" ".join(s.tokens) for s in corpus.sentences()]
     tok = WordPieceTokenizer.train(sentences, vocab_size=400)
-    batch = next_sentence_pairs(corpus, tok, max_length=24, seed=0)
+    batch = next_sentence_batch(corpus, tok, max_length=24, seed=0)
     labels = batch["next_sentence_label"]
     assert set(labels.tolist()) == {0, 1} and abs(labels.float().mean().item() - 0.5) < 0.01
     assert batch["input_ids"].shape[1] <= 24
@@ -253,7 +260,7 @@ def test_next_sentence_pairs_half_and_half():
 
 
 def test_pretraining_batches_and_accuracy():
-    from course_lib.bert_pretraining import pretraining_accuracy, pretraining_batches
+    from course_lib.bert import pretraining_accuracy, pretraining_batches
     from course_lib.data import toyworld_corpus
     corpus = toyworld_corpus(num_documents=60, seed=0)
     tok = WordPieceTokenizer.train([" ".join(s.tokens) for s in corpus.sentences()], vocab_size=300)
@@ -301,7 +308,7 @@ def _toy_setup(num_documents=60, vocab_size=300):
 
 
 def test_pretraining_step_equals_the_model_loss():
-    from course_lib.bert_pretraining import pretraining_batches, pretraining_step
+    from course_lib.bert import pretraining_batches, pretraining_step
     corpus, tok = _toy_setup()
     batch = next(iter(pretraining_batches(corpus, tok, batch_size=8, max_length=32, seed=0)()))
     torch.manual_seed(0)
@@ -311,9 +318,9 @@ def test_pretraining_step_equals_the_model_loss():
 
 
 def test_pretraining_batches_bucket_by_length_and_cover_the_pairs():
-    from course_lib.bert_pretraining import pretraining_batches
+    from course_lib.bert import pretraining_batches
     corpus, tok = _toy_setup()
-    pairs = next_sentence_pairs(corpus, tok, max_length=32, seed=0)
+    pairs = next_sentence_batch(corpus, tok, max_length=32, seed=0)
     for bucket, spread in ((1, None), (8, 3)):
         batches = list(pretraining_batches(corpus, tok, batch_size=8, max_length=32, seed=0, bucket=bucket)())
         assert len(batches) == len(pairs["input_ids"]) // 8  # each pair at most once, full batches only
@@ -327,7 +334,7 @@ def test_pretraining_batches_bucket_by_length_and_cover_the_pairs():
 def test_cloze_baselines_hand_worked():
     from types import SimpleNamespace
 
-    from course_lib.bert_pretraining import cloze_baselines
+    from course_lib.bert import cloze_baselines
     tok = WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + ["a", "b", "c", "d", "x", "y"])
     texts = ["a b c"] * 3 + ["d b d"] * 2 + ["x y c"] * 4 + ["x a d"]
     corpus = SimpleNamespace(sentences=lambda: [SimpleNamespace(tokens=t.split()) for t in texts])

@@ -7,12 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from course_lib.bert import BertConfig, BertForPreTraining, BertModel
-from course_lib.bert_tasks import (
+from course_lib.bert import (
+    BertConfig,
+    BertForPreTraining,
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
     BertForWordPairClassification,
+    BertModel,
     accuracy,
     best_spans,
     exact_match,

@@ -99,8 +99,7 @@ def test_feature_parameters_mistakes(capsys) -> None:
 
 
 def test_the_feature_count_is_the_model_s_own() -> None:
-    from course_lib.bert import BertConfig, BertModel
-    from course_lib.bert_tasks import BertForSequenceClassification
+    from course_lib.bert import BertConfig, BertForSequenceClassification, BertModel
 
     config = BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=3, num_attention_heads=4,
                         intermediate_size=32, max_position_embeddings=16)

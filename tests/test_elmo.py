@@ -3,17 +3,19 @@
 import pytest
 import torch
 
-from course_lib.elmo import BiLM, BiLMConfig, CharEncoder, ScalarMix, word_characters
-from course_lib.elmo_heads import (
+from course_lib.core import load_checkpoint, probe_predictions, save_checkpoint, train_probe
+from course_lib.elmo import (
+    BiLM,
+    BiLMConfig,
+    CharEncoder,
     Elmo,
+    ScalarMix,
     SentenceClassifier,
     SentencePairClassifier,
     TokenTagger,
-    probe_predictions,
-    train_probe,
+    word_characters,
 )
 from course_lib.text import Vocab
-from course_lib.train import load_checkpoint, save_checkpoint
 
 WORDS = "the bank river money tom sat by a loan took fish".split()
 
@@ -259,7 +261,7 @@ def test_checkers_accept_solutions_and_reject_mistakes(capsys):
 
 
 def test_direction_features_pick_the_halves_of_the_lstm_layers():
-    from course_lib.elmo_probes import direction_features
+    from course_lib.elmo import direction_features
 
     layers = [torch.arange(8.0).repeat(2, 1) + 10 * j for j in range(3)]  # (2, 2D) with D = 4
     assert direction_features(layers, "forward")[0].tolist() == [10, 11, 12, 13, 20, 21, 22, 23]
@@ -270,7 +272,7 @@ def test_direction_features_pick_the_halves_of_the_lstm_layers():
 
 
 def test_within_across_cosine_by_hand_and_centred():
-    from course_lib.elmo_probes import within_across_cosine
+    from course_lib.elmo import within_across_cosine
 
     x = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
     assert within_across_cosine(x, [0, 0, 1, 1]) == pytest.approx((1.0, 0.0))
@@ -283,7 +285,7 @@ def test_within_across_cosine_by_hand_and_centred():
 
 
 def test_learned_mix_sums_to_one_and_finds_the_informative_layer():
-    from course_lib.elmo_probes import learn_scalar_mix, mixed_probe_accuracy
+    from course_lib.elmo import learn_scalar_mix, mixed_probe_accuracy
 
     g = torch.Generator().manual_seed(0)
     y = torch.randint(2, (400,), generator=g)
@@ -300,7 +302,8 @@ def test_learned_mix_sums_to_one_and_finds_the_informative_layer():
 
 
 def test_majority_accuracy_and_scratch_tagger_padding(vocab):
-    from course_lib.elmo_probes import ScratchTagger, majority_accuracy
+    from course_lib.core import majority_accuracy
+    from course_lib.elmo import ScratchTagger
 
     y = torch.tensor([0, 0, 1, 1, 1])
     assert majority_accuracy(["a", "a", "a", "b", "b"], y, ["a", "b", "c"], torch.tensor([0, 1, 1])) == pytest.approx(1.0)
@@ -324,7 +327,7 @@ def test_new_checkers_accept_solutions_and_reject_mistakes(capsys):
     from torch.nn import functional as F
 
     from course_lib.checks import elmo as checks
-    from course_lib.elmo_probes import direction_features, within_across_cosine
+    from course_lib.elmo import direction_features, within_across_cosine
 
     def joint(fl, ft, bl, bt):
         return (F.cross_entropy(fl.flatten(0, 1), ft.flatten(), ignore_index=0)

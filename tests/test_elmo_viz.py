@@ -6,8 +6,7 @@ import matplotlib
 import pytest
 import torch
 
-from course_lib.elmo_probes import mixed_probe_accuracy
-from course_lib.elmo_viz import LayerWeightExplorer, TaskProbe, plot_layer_weights
+from course_lib.elmo import LayerWeightExplorer, TaskProbe, mixed_probe_accuracy, plot_layer_weights
 from course_lib.viz import figure_to_png
 
 matplotlib.use("Agg")

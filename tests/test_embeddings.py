@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_lib.checks.word_vectors import check_analogy, check_ppmi, check_sgns_loss
-from course_lib.embeddings import (
+from course_lib.wordvec import (
     SkipGram,
     SkipGramConfig,
     SkipGramData,

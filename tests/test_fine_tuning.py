@@ -7,9 +7,9 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from course_lib.bert_tasks import ClassifierOutput, QAOutput
-from course_lib.data.tasks import QAExample, SenseExample, SpamMessage
-from course_lib.fine_tuning import (
+from course_lib.bert import (
+    ClassifierOutput,
+    QAOutput,
     collate_sense_tagging,
     evaluate_classifier,
     evaluate_qa,
@@ -19,6 +19,7 @@ from course_lib.fine_tuning import (
     shuffled_epochs,
     task_batches,
 )
+from course_lib.data.tasks import QAExample, SenseExample, SpamMessage
 from course_lib.text import WordPieceTokenizer, collate_classification, collate_qa
 
 TOKENIZER = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "what", "does", "tom", "feed",

@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+from course_lib.core import TrainConfig, fit
 from course_lib.gpt import GPT, GPTConfig, generate, pretrained_gpt
 from course_lib.lm import LSTMLM, LSTMLMConfig, cross_entropy, perplexity, sentence_batches
 from course_lib.text import Vocab
-from course_lib.train import TrainConfig, fit
 from course_lib.transformer import TransformerEncoderLayer
 
 pytestmark = pytest.mark.usefixtures("one_thread")

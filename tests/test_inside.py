@@ -10,13 +10,14 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from course_lib.bert import BertConfig, BertModel
-from course_lib.bert_tasks import hidden_states
-from course_lib.inside import (
+from course_lib.bert import (
     PATTERNS,
+    BertConfig,
+    BertModel,
     attention_function,
     bert_word_layers,
     head_statistics,
+    hidden_states,
     mass_to_keys,
     offset_mass,
     pretrained_bert_or_none,

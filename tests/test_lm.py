@@ -12,6 +12,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from course_lib.checks import language_models as checks
+from course_lib.core import TrainConfig, fit, load_checkpoint, measure_ms, save_checkpoint, step_times
 from course_lib.lm import (
     LSTMLM,
     LSTMCell,
@@ -19,18 +20,16 @@ from course_lib.lm import (
     NGramLM,
     UniformLM,
     cross_entropy,
-    encode_sentences,
     native_lstm,
     perplexity,
     pretrained_lstm_lm,
     sentence_batches,
+    sentence_ids,
     stream_batches,
     tbptt_step,
     unroll,
 )
 from course_lib.text import Vocab
-from course_lib.timing import measure_ms, step_times
-from course_lib.train import TrainConfig, fit, load_checkpoint, save_checkpoint
 
 SENTENCES = [["the", "dog", "barks"], ["the", "dogs", "bark"], ["a", "cat", "sleeps", "here"], ["the", "cat"]]
 VOCAB = Vocab.build(SENTENCES)
@@ -265,7 +264,7 @@ def test_token_logprobs_read_each_sentence_alone():
     assert [len(a) for a in together] == [len(s) + 1 for s in SENTENCES]
     for a, b in zip(together, alone, strict=True):
         assert_close(torch.tensor(a), torch.tensor(b), rtol=1e-5, atol=1e-5)  # padding changes nothing
-    assert encode_sentences([["the", "cat"]], VOCAB) == [[VOCAB.bos_id, VOCAB["the"], VOCAB["cat"], VOCAB.eos_id]]
+    assert sentence_ids([["the", "cat"]], VOCAB) == [[VOCAB.bos_id, VOCAB["the"], VOCAB["cat"], VOCAB.eos_id]]
 
 
 def test_pretrained_lstm_lm_trains_once_then_loads(tmp_path, monkeypatch):

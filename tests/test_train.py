@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.train import (
+from course_lib.core import (
     History,
     TrainConfig,
     config_key,

@@ -9,26 +9,27 @@ from torch import nn
 from torch.testing import assert_close
 
 from course_lib.attention import padding_mask
-from course_lib.compare import matched_layers, path_lengths, receptive_field, time_layers
-from course_lib.train import TrainConfig, fit
+from course_lib.core import TrainConfig, fit
 from course_lib.transformer import (
     BERT_LAYER_NAMES,
     FeedForward,
     LearnedPositionalEmbedding,
+    Seq2SeqTransformer,
     SinusoidalPositionalEncoding,
+    TransformerClassifier,
+    TransformerConfig,
     TransformerDecoder,
     TransformerDecoderLayer,
     TransformerEncoder,
     TransformerEncoderLayer,
-    offset_matrix,
-    positional_encoding,
-    sinusoidal_positions,
-)
-from course_lib.transformer_models import (
-    Seq2SeqTransformer,
-    TransformerClassifier,
-    TransformerConfig,
     joint_attention,
+    matched_layers,
+    offset_matrix,
+    path_lengths,
+    positional_encoding,
+    receptive_field,
+    sinusoidal_positions,
+    time_layers,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")

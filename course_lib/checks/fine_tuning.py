@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.bert_tasks import best_spans, span_f1
+from course_lib.bert import best_spans, span_f1
 from course_lib.checks.core import attempt, report
 
 
@@ -126,8 +126,7 @@ def check_feature_parameters(fn: Callable[[int, int, int], int]) -> bool:
     """``fn(hidden_size, num_layers, num_labels) -> int``: what learns when a frozen BERT is used as features:
     a scalar mix over the L + 1 layers (L + 1 weights and γ) and a linear head H -> K with bias."""
     name = "check_feature_parameters"
-    from course_lib.bert import BertConfig, BertModel
-    from course_lib.bert_tasks import BertForTokenClassification
+    from course_lib.bert import BertConfig, BertForTokenClassification, BertModel
 
     for H, L, K in ((16, 2, 3), (64, 4, 9), (768, 12, 2)):
         got, error = attempt(name, fn, H, L, K)

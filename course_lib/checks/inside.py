@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import torch
 
+from course_lib.bert import mass_to_keys, offset_mass
 from course_lib.checks.core import attempt, close, report
-from course_lib.elmo_probes import within_across_cosine
-from course_lib.inside import mass_to_keys, offset_mass
+from course_lib.elmo import within_across_cosine
 
 
 def _attention(A: int, T: int, seed: int) -> torch.Tensor:

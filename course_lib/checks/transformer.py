@@ -7,8 +7,7 @@ from collections.abc import Callable
 import torch
 
 from course_lib.checks.core import attempt, close, report
-from course_lib.compare import path_lengths
-from course_lib.transformer import TransformerEncoderLayer
+from course_lib.transformer import TransformerEncoderLayer, path_lengths
 
 
 def _layer(norm_first: bool) -> tuple[TransformerEncoderLayer, torch.Tensor]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from course_lib.checks.core import attempt, close, report
-from course_lib.embeddings import WordVectors, ppmi, sgns_loss
+from course_lib.wordvec import WordVectors, ppmi, sgns_loss
 
 
 def check_ppmi(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:

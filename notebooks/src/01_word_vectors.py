@@ -37,9 +37,7 @@ import torch
 
 from course_lib import get_device, seed_everything, show_source
 from course_lib.data.loaders import load_corpus
-from course_lib.embeddings import (SkipGramConfig, WordVectors, category_precision, cooccurrence_counts,
-                                   one_hot, ppmi, ppmi_svd, sense_classification, sgns_loss, svd_vectors,
-                                   train_skipgram)
+from course_lib.wordvec import SkipGramConfig, WordVectors, category_precision, cooccurrence_counts, one_hot, ppmi, ppmi_svd, sense_classification, sgns_loss, svd_vectors, train_skipgram
 
 seed_everything(seed)
 dev = get_device(device)
@@ -187,7 +185,7 @@ print(f"loss on random vectors: {sgns_loss(v, u, noise).item():.3f}")
 # per pair. Read how the pairs of one epoch are made:
 
 # %%
-from course_lib.embeddings import SkipGramData
+from course_lib.wordvec import SkipGramData
 
 show_source(SkipGramData.pairs)
 
@@ -326,7 +324,7 @@ if toy:
 # Each dot is a word, coloured by its class; words of one class should gather.
 
 # %%
-from course_lib.embeddings_viz import NeighbourExplorer, plot_word_map
+from course_lib.wordvec import NeighbourExplorer, plot_word_map
 
 if toy:
     map_classes = ["N.farm", "NS.farm", "V.farm", "N.sea", "NS.sea", "V.sea", "N.castle", "A.castle"]

@@ -47,8 +47,7 @@ from torch import nn
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source
-from course_lib.lm import (LMDataConfig, LSTMCell, LSTMLMConfig, NGramLM, UniformLM, load_lm_corpus, lm_vocab,
-                           perplexity, pretrained_lstm_lm, stream_batches, unroll)
+from course_lib.lm import LMDataConfig, LSTMCell, LSTMLMConfig, NGramLM, UniformLM, load_lm_corpus, lm_vocab, perplexity, pretrained_lstm_lm, stream_batches, unroll
 
 seed_everything(seed)
 torch.set_num_threads(threads)
@@ -284,8 +283,8 @@ print(f"outputs {tuple(ours.shape)}, final h and c {tuple(h_ours.shape)}: equal 
 # at once, beside this plot.
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.lstm import native_lstm
-from course_lib.timing import step_times
+from course_lib.lm import native_lstm
+from course_lib.core import step_times
 
 lengths = [8, 16, 32, 64, 128]
 timed = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
@@ -354,7 +353,7 @@ print(config)
 # `tbptt_step` is the step function that `course_lib.train.fit` calls to carry the state:
 
 # %%
-from course_lib.lstm import tbptt_step
+from course_lib.lm import tbptt_step
 
 show_source(tbptt_step)
 chunks = stream_batches(train.documents[0].sentences, vocab, batch_size=2, bptt=6)

@@ -46,7 +46,7 @@ from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source
 from course_lib.elmo import BiLM, BiLMConfig, CharEncoder, word_characters
-from course_lib.elmo_heads import pretrained_bilm
+from course_lib.elmo import pretrained_bilm
 from course_lib.lm import LMDataConfig, NGramLM, lm_vocab, load_lm_corpus, perplexity
 
 seed_everything(seed)

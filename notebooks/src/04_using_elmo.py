@@ -47,9 +47,10 @@ from torch.testing import assert_close
 from course_lib import get_device, seed_everything, show_source
 from course_lib.data import pos_tagging_examples, sense_examples, toy_world, toyworld_corpus
 from course_lib.elmo import BiLMConfig, ScalarMix
-from course_lib.elmo_heads import Elmo, TokenTagger, layer_features, pretrained_bilm, probe_predictions, train_probe
-from course_lib.elmo_probes import (DIRECTIONS, direction_features, learn_scalar_mix, majority_accuracy,
-                                    mixed_probe_accuracy, train_scratch_tagger, within_across_cosine)
+from course_lib.elmo import Elmo, TokenTagger, layer_features, pretrained_bilm
+from course_lib.core import probe_predictions, train_probe
+from course_lib.elmo import DIRECTIONS, direction_features, learn_scalar_mix, mixed_probe_accuracy, train_scratch_tagger, within_across_cosine
+from course_lib.core import majority_accuracy
 from course_lib.lm import LMDataConfig
 
 seed_everything(seed)
@@ -172,7 +173,7 @@ sense_weights = learned["word sense"].weights
 assert sense_weights[0] < 0.1 and sense_weights[0] < min(sense_weights[1:])  # sense lives in the LSTM layers
 
 # %%
-from course_lib.elmo_viz import LayerWeightExplorer, TaskProbe, plot_layer_weights
+from course_lib.elmo import LayerWeightExplorer, TaskProbe, plot_layer_weights
 
 probes = {"part of speech": TaskProbe(P_train, yp_train, P_test, yp_test, **vars(learned["part of speech"])),
           "word sense": TaskProbe(S_train, ys_train, S_test, ys_test, **vars(learned["word sense"]))}
@@ -341,7 +342,7 @@ assert all(centered[j][0] > centered[j][1] + 0.05 for j in centered)
 # A linear classifier on a static vector can at best find each word's majority label.
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.embeddings import SkipGramConfig, train_skipgram
+from course_lib.wordvec import SkipGramConfig, train_skipgram
 
 skipgram, _, sg_history = train_skipgram([list(s.tokens) for s in toyworld_corpus("train", seed, 5000)],
                                          SkipGramConfig(dim=30, window=2, epochs=2, min_count=1, seed=seed))
@@ -423,7 +424,7 @@ print(f"Elmo + TokenTagger, 80 steps: part-of-speech accuracy {head_accuracy:.3f
 # perplexity, and linear probes for sense and for part of speech on the top layer.
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.elmo_probes import depth_experiment
+from course_lib.elmo import depth_experiment
 
 held_out = [list(s.tokens) for s in test_docs][:500]  # sentences
 depth_data = LMDataConfig(corpus=corpus, seed=seed, train_documents=depth_documents)

@@ -250,7 +250,7 @@ except ValueError as err:
 # sentence has its own cue, just as clear, but about another word.
 
 # %%
-from course_lib.attention_models import PoolingClassifier, lookup_batch, sense_lookup_examples
+from course_lib.attention import PoolingClassifier, lookup_batch, sense_lookup_examples
 from course_lib.data import sense_examples, toy_world, toyworld_corpus
 from course_lib.text import Vocab
 
@@ -281,7 +281,7 @@ for e in val_texts[:3]:
 show_source(PoolingClassifier.pool)
 
 # %%
-from course_lib.train import TrainConfig, fit
+from course_lib.core import TrainConfig, fit
 
 train_batches = [lookup_batch(train_texts[i : i + batch_size], vocab) for i in range(0, len(train_texts), batch_size)]
 val_batch = lookup_batch(val_texts, vocab)

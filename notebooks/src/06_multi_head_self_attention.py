@@ -207,7 +207,7 @@ print(f"per layer: {bert_base:,}; 12 layers: {12 * bert_base:,}; each of the 12 
 # of word order: notebook 07 adds it.
 
 # %%
-from course_lib.attention_models import SelfAttentionTagger, sense_tagging_batch, sense_tagging_labels
+from course_lib.attention import SelfAttentionTagger, sense_tagging_batch, sense_tagging_labels
 from course_lib.data import toy_world, toyworld_corpus
 from course_lib.text import Vocab
 
@@ -223,7 +223,7 @@ print(f"{len(train_sentences)} training and {len(val_sentences)} validation sent
 print(val_sentences[0].pretty())
 
 # %%
-from course_lib.train import TrainConfig, fit
+from course_lib.core import TrainConfig, fit
 
 g = torch.Generator().manual_seed(seed)
 order = torch.randperm(len(train_sentences), generator=g).tolist()

@@ -39,13 +39,8 @@ from torch.testing import assert_close
 
 from course_lib import TrainConfig, fit, get_device, seed_everything, show_source, toyworld_corpus
 from course_lib.text import Vocab, pad_batch
-from course_lib.transformer import (
-    LearnedPositionalEmbedding,
-    TransformerEncoder,
-    offset_matrix,
-    sinusoidal_positions,
-)
-from course_lib.transformer_models import TransformerClassifier, TransformerConfig
+from course_lib.transformer import LearnedPositionalEmbedding, TransformerEncoder, offset_matrix, sinusoidal_positions
+from course_lib.transformer import TransformerClassifier, TransformerConfig
 
 seed_everything(seed)
 torch.set_num_threads(threads)

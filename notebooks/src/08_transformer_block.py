@@ -47,14 +47,7 @@ from course_lib.data import phrase_reversal_examples
 from course_lib.text import Vocab
 from course_lib.text.collate import collate_seq2seq
 from course_lib.transformer import FeedForward, TransformerDecoder, TransformerEncoderLayer
-from course_lib.transformer_models import (
-    Seq2SeqTransformer,
-    TransformerConfig,
-    exact_match,
-    joint_attention,
-    seq2seq_batches,
-    translate,
-)
+from course_lib.transformer import Seq2SeqTransformer, TransformerConfig, joint_attention, sequence_exact_match, seq2seq_batches, translate
 from course_lib.viz import AttentionExplorer, plot_attention
 
 seed_everything(seed)
@@ -276,7 +269,7 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters")
 history = fit(model, seq2seq_batches(train, vocab, batch_size, seed=seed),
               TrainConfig(steps=steps, lr=lr, warmup_steps=100, schedule="linear", eval_every=100,
                           monitor="exact_match", mode="max", seed=seed, device=device, desc="seq2seq"),
-              evaluate=lambda m: {"exact_match": exact_match(m, val, vocab)})
+              evaluate=lambda m: {"exact_match": sequence_exact_match(m, val, vocab)})
 print(f"trained {steps} steps in {history.seconds:.1f} s")
 
 # %% [markdown]
@@ -284,7 +277,7 @@ print(f"trained {steps} steps in {history.seconds:.1f} s")
 # right place. The validation curve (below) rises steeply once the model has found the phrase boundaries.
 
 # %%
-test_em = exact_match(model, test, vocab)
+test_em = sequence_exact_match(model, test, vocab)
 print("validation exact match by step:", [(e["step"], round(e["exact_match"], 2)) for e in history.evals])
 print(f"held-out test exact match: {test_em:.2f} on {len(test)} pairs")
 assert test_em >= 0.9
@@ -408,7 +401,7 @@ explorer
 # output position 4 (of 9) is non-zero.
 
 # %%
-from course_lib.compare import matched_layers, path_lengths, receptive_field, time_layers
+from course_lib.transformer import matched_layers, path_lengths, receptive_field, time_layers
 
 n = 9
 small = matched_layers(width=16)

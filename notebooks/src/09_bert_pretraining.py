@@ -57,16 +57,7 @@ from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
 from course_lib.bert import BertConfig, BertModel
-from course_lib.bert_pretraining import (
-    cloze_baselines,
-    mask_tokens,
-    next_sentence_pairs,
-    pretrained_toy_bert,
-    pretraining_accuracy,
-    pretraining_batches,
-    toy_bert_config,
-    toy_wordpiece,
-)
+from course_lib.bert import cloze_baselines, mask_tokens, next_sentence_batch, pretrained_toy_bert, pretraining_accuracy, pretraining_batches, toy_bert_config, toy_wordpiece
 from course_lib.data.tasks import next_sentence_pairs as sentence_pairs
 
 seed_everything(seed)
@@ -249,7 +240,7 @@ for name, config in [("BERT-base", BertConfig.base()), ("BERT-large", BertConfig
 # Here is the rule on a batch of real sentence pairs (`·` = label ignored):
 
 # %%
-pairs = next_sentence_pairs(test_corpus, tokenizer, max_length=max_length, seed=seed)
+pairs = next_sentence_batch(test_corpus, tokenizer, max_length=max_length, seed=seed)
 g = torch.Generator().manual_seed(seed)
 inputs, labels = mask_tokens(pairs["input_ids"][:4], tokenizer, generator=g)
 for row in range(4):

@@ -52,28 +52,11 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert_pretraining import pretrained_toy_bert
-from course_lib.bert_tasks import (
-    BertForQuestionAnswering,
-    BertForSequenceClassification,
-    BertForTokenClassification,
-    BertForWordPairClassification,
-    best_spans,
-    fine_tune,
-    macro_f1,
-    predict,
-)
+from course_lib.bert import pretrained_toy_bert
+from course_lib.bert import BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertForWordPairClassification, best_spans, fine_tune, macro_f1, predict
 from course_lib.bert import BertModel
 from course_lib.data.tasks import pos_tagging_examples, qa_examples, same_sense_pairs, sense_examples, spam_messages
-from course_lib.fine_tuning import (
-    collate_sense_tagging,
-    evaluate_classifier,
-    evaluate_qa,
-    evaluate_tagger,
-    qa_predictions,
-    shuffled_epochs,
-    task_batches,
-)
+from course_lib.bert import collate_sense_tagging, evaluate_classifier, evaluate_qa, evaluate_tagger, qa_predictions, shuffled_epochs, task_batches
 from course_lib.text import collate_classification, collate_pairs, collate_qa, collate_tagging
 
 seed_everything(seed)
@@ -517,10 +500,10 @@ print("from scratch: done")
 
 # %% tags=["nbval-ignore-output"]
 from course_lib.elmo import BiLMConfig
-from course_lib.elmo_heads import layer_features, pretrained_bilm
-from course_lib.elmo_probes import learn_scalar_mix
-from course_lib.embeddings import SkipGramConfig, train_skipgram
-from course_lib.fine_tuning import mean_pool, pair_features
+from course_lib.elmo import layer_features, pretrained_bilm
+from course_lib.elmo import learn_scalar_mix
+from course_lib.wordvec import SkipGramConfig, train_skipgram
+from course_lib.bert import mean_pool, pair_features
 from course_lib.lm import LMDataConfig
 
 bilm, _ = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),

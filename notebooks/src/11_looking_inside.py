@@ -44,19 +44,9 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert_pretraining import pretrained_toy_bert
+from course_lib.bert import pretrained_toy_bert
 from course_lib.data import sense_examples
-from course_lib.inside import (
-    PATTERNS,
-    attention_function,
-    bert_word_layers,
-    head_statistics,
-    mass_to_keys,
-    pretrained_bert_or_none,
-    sentence_attention,
-    similarity_by_layer,
-    top_heads,
-)
+from course_lib.bert import PATTERNS, attention_function, bert_word_layers, head_statistics, mass_to_keys, pretrained_bert_or_none, sentence_attention, similarity_by_layer, top_heads
 from course_lib.viz import AttentionExplorer, new_figure, plot_attention_heads, plot_attention_model_view
 
 seed_everything(seed)
@@ -286,7 +276,7 @@ fig
 
 # %% tags=["nbval-ignore-output"]
 from course_lib.elmo import BiLMConfig
-from course_lib.elmo_heads import layer_features, pretrained_bilm
+from course_lib.elmo import layer_features, pretrained_bilm
 from course_lib.lm import LMDataConfig
 
 bilm, bilm_history = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),

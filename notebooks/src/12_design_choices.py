@@ -49,28 +49,18 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.ablations import CausalBertModel, pretrained_ablation, with_bilstm
+from course_lib.bert import CausalBertModel, pretrained_ablation, with_bilstm
 from course_lib.attention import causal_mask
 from course_lib.bert import BertModel
-from course_lib.bert_pretraining import pretrained_toy_bert
-from course_lib.bert_tasks import (
-    BertForSequenceClassification,
-    BertForTokenClassification,
-    fine_tune,
-    hidden_states,
-    predict,
-)
+from course_lib.bert import pretrained_toy_bert
+from course_lib.bert import BertForSequenceClassification, BertForTokenClassification, fine_tune, hidden_states, predict
 from course_lib.data.tasks import pos_tagging_examples, sense_examples, spam_messages
 from course_lib.elmo import BiLMConfig
-from course_lib.elmo_heads import layer_features, pretrained_bilm, probe_predictions
-from course_lib.elmo_probes import direction_features, majority_accuracy
-from course_lib.fine_tuning import (
-    collate_sense_tagging,
-    evaluate_classifier,
-    evaluate_tagger,
-    shuffled_epochs,
-    task_batches,
-)
+from course_lib.elmo import layer_features, pretrained_bilm
+from course_lib.core import probe_predictions
+from course_lib.elmo import direction_features
+from course_lib.core import majority_accuracy
+from course_lib.bert import collate_sense_tagging, evaluate_classifier, evaluate_tagger, shuffled_epochs, task_batches
 from course_lib.gpt import GPT, pretrained_gpt
 from course_lib.lm import LMDataConfig, LSTMLMConfig, load_lm_corpus, perplexity, pretrained_lstm_lm, toyworld_vocab
 from course_lib.text import collate_classification, collate_sense, collate_tagging, pad_batch

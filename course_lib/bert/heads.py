@@ -1,0 +1,241 @@
+"""BERT for the four kinds of downstream task, with Hugging Face's head names, and their metrics.
+
+    BertForSequenceClassification   bert, dropout, classifier   one label per sentence or pair, from [CLS]
+    BertForTokenClassification      bert, dropout, classifier   one label per token (-100: not scored)
+    BertForQuestionAnswering        bert, qa_outputs            a start and an end score for every token
+    BertForWordPairClassification   bert, dropout, classifier   one label per pair of words (one in each sentence)
+
+The module names equal those of ``transformers``, so the state dict of a fine-tuned Hugging Face model
+loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
+a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
+weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
+(only the head learns), and ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
+all L + 1 layers (``hidden_states``) instead of the last one.
+
+Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
+s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
+start[0] + end[0] beats it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from course_lib.attention import padding_mask
+from course_lib.bert.model import BertConfig, BertModel, _init_weights
+from course_lib.elmo import ScalarMix
+
+
+class ClassifierOutput(NamedTuple):
+    logits: Tensor  # (B, num_labels) for sentences, (B, T, num_labels) for tokens
+    attentions: list[Tensor] | None
+
+
+class QAOutput(NamedTuple):
+    start_logits: Tensor  # (B, T)
+    end_logits: Tensor  # (B, T)
+    attentions: list[Tensor] | None
+
+
+def hidden_states(bert: BertModel, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                  attention_mask: Tensor | None = None) -> list[Tensor]:
+    """The L + 1 representations of every token, each (B, T, H): the embedding layer, then each layer's output.
+
+    The last one is ``bert(...)[0].last_hidden_state``; the list is what an ELMo-style mix reads.
+    """
+    if token_type_ids is None:
+        token_type_ids = torch.zeros_like(input_ids)
+    mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
+    x = bert.embeddings(input_ids, token_type_ids)
+    states = [x]
+    for layer in bert.encoder.layer:
+        x, _ = layer(x, mask, False)
+        states.append(x)
+    return states
+
+
+class _Encoded(NamedTuple):
+    tokens: Tensor  # (B, T, H): the last layer, or the learned mix of all layers
+    sentence: Tensor  # (B, H): the pooler's output, or the mix at [CLS]
+    attentions: list[Tensor] | None
+
+
+class _FirstToken(nn.Module):
+    """Stands in for the pooler of heads that do not use it (Hugging Face builds those without one)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x[:, 0]
+
+
+class _BertWithHead(nn.Module):
+    """A ``BertModel`` (``self.bert``) plus a task head built by ``_build_head``."""
+
+    uses_pooler = True  # token and span heads read every token's state; their ``bert`` has no pooler weights
+
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
+                 mix_layers: bool = False) -> None:
+        super().__init__()
+        if num_labels < 1:
+            raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        self.config = config
+        self.num_labels = num_labels
+        self.bert = self._without_unused_pooler(BertModel(config))
+        self._build_head(config, num_labels, config.hidden_dropout_prob if classifier_dropout is None
+                         else classifier_dropout)
+        for name, module in self.named_children():
+            if name != "bert":
+                module.apply(lambda m: _init_weights(m, config.initializer_range))
+        # feature-based use as in ELMo: the head reads gamma * sum_j s_j h_j over the L + 1 layers
+        self.mix = ScalarMix(config.num_hidden_layers + 1) if mix_layers else None
+
+    def _encode(self, input_ids: Tensor, token_type_ids: Tensor | None, attention_mask: Tensor | None,
+                output_attentions: bool) -> _Encoded:
+        if self.mix is None:
+            out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+            return _Encoded(out.last_hidden_state, out.pooler_output, out.attentions)
+        states = hidden_states(self.bert, input_ids, token_type_ids, attention_mask)
+        mask = None if attention_mask is None else attention_mask.bool()
+        mixed = self.mix(states, mask)
+        return _Encoded(mixed, mixed[:, 0], None)
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
+                     mix_layers: bool = False, classifier_dropout: float | None = None, seed: int | None = 0):
+        """A new head on a *copy* of ``bert``'s weights (the head's initialisation follows ``seed``).
+
+        ``freeze_encoder=True``: the encoder's parameters do not learn (feature-based use).
+        ``mix_layers=True``: the head reads a learned scalar mix of all L + 1 layers (as ELMo's tasks
+        do) instead of the last layer; sentence heads then read the mix at [CLS].
+        """
+        if not isinstance(bert, BertModel):
+            raise TypeError(f"from_encoder needs a course_lib.bert.BertModel, got {type(bert).__name__}; "
+                            "for a BertForPreTraining pass its .bert")
+        if seed is not None:
+            torch.manual_seed(seed)
+        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout, mix_layers=mix_layers)
+        model.bert = model._without_unused_pooler(copy.deepcopy(bert))
+        model.bert.requires_grad_(not freeze_encoder)
+        return model
+
+    def _without_unused_pooler(self, bert: BertModel) -> BertModel:
+        if not self.uses_pooler:
+            bert.pooler = _FirstToken()
+        return bert
+
+    def encoder_frozen(self) -> bool:
+        return not any(p.requires_grad for p in self.bert.parameters())
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.encoder_frozen():
+            self.bert.eval()  # a frozen encoder is a fixed feature extractor: no dropout in it
+        return self
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+class BertForSequenceClassification(_BertWithHead):
+    """A label for a sentence or a sentence pair from the pooled [CLS] vector: ``classifier(dropout(pooler))``."""
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                labels: Tensor | None = None, output_attentions: bool = False,
+                **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """labels (B,) class ids -> (``ClassifierOutput`` with logits (B, num_labels), cross-entropy or None)."""
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.sentence))
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
+class BertForTokenClassification(_BertWithHead):
+    """A label for every token from its last hidden state: ``classifier(dropout(h_t))``."""
+
+    uses_pooler = False
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                labels: Tensor | None = None, output_attentions: bool = False,
+                **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """labels (B, T) with -100 where nothing is scored (special tokens, padding, later word pieces)."""
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        logits = self.classifier(self.dropout(out.tokens))  # (B, T, num_labels)
+        loss = None
+        if labels is not None:
+            if labels.shape != input_ids.shape:
+                raise ValueError(f"labels {tuple(labels.shape)} must have the shape of input_ids "
+                                 f"{tuple(input_ids.shape)}")
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
+class BertForWordPairClassification(_BertWithHead):
+    """A label for two chosen tokens (the same word in two sentences: same sense or not) from their last
+    hidden states u, v: ``classifier(dropout([u; v; |u - v|; u * v]))``. Not a Hugging Face head."""
+
+    uses_pooler = False
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(4 * config.hidden_size, num_labels)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                positions_a: Tensor | None = None, positions_b: Tensor | None = None, labels: Tensor | None = None,
+                output_attentions: bool = False, **_unused) -> tuple[ClassifierOutput, Tensor | None]:
+        """positions_a, positions_b (B,): where the two words stand in ``input_ids`` (``collate_pairs``)."""
+        if positions_a is None or positions_b is None:
+            raise ValueError("BertForWordPairClassification needs positions_a and positions_b (see collate_pairs)")
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        rows = torch.arange(input_ids.shape[0], device=input_ids.device)
+        u, v = out.tokens[rows, positions_a], out.tokens[rows, positions_b]  # (B, H) each
+        logits = self.classifier(self.dropout(torch.cat([u, v, (u - v).abs(), u * v], dim=-1)))  # (B, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return ClassifierOutput(logits, out.attentions), loss
+
+
+class BertForQuestionAnswering(_BertWithHead):
+    """Extractive QA: ``qa_outputs`` maps each h_t to a start score and an end score.
+
+    That is BERT's start vector S and end vector E dotted with every token (plus a bias). The loss is the
+    mean of the start and end cross-entropies over the sequence; a question with no answer has
+    start = end = 0, the [CLS] position.
+    """
+
+    uses_pooler = False
+
+    def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
+                 mix_layers: bool = False) -> None:
+        if num_labels != 2:
+            raise ValueError(f"question answering has two outputs (start, end), got num_labels={num_labels}")
+        super().__init__(config, num_labels, classifier_dropout, mix_layers)
+
+    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
+                start_positions: Tensor | None = None, end_positions: Tensor | None = None,
+                output_attentions: bool = False, **_unused) -> tuple[QAOutput, Tensor | None]:
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        start, end = self.qa_outputs(out.tokens).unbind(-1)  # (B, T) each
+        if attention_mask is not None:  # padding can never be a boundary
+            start = start.masked_fill(attention_mask == 0, torch.finfo(start.dtype).min)
+            end = end.masked_fill(attention_mask == 0, torch.finfo(end.dtype).min)
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = (F.cross_entropy(start, start_positions) + F.cross_entropy(end, end_positions)) / 2
+        return QAOutput(start, end, out.attentions), loss

@@ -1,0 +1,97 @@
+"""Pictures of word vectors: a 2-D PCA map coloured by word class and a nearest-neighbour explorer.
+
+``plot_word_map`` is the static figure (GitHub, HTML exports); ``NeighbourExplorer`` is the ipywidgets
+version: pick a word and k, see its neighbours listed and highlighted on the map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from course_lib.viz import FigurePane, html_text, mpl_text, new_figure
+from course_lib.wordvec.vectors import WordVectors
+
+
+def plot_word_map(vectors: WordVectors, words: Sequence[str], labels: Sequence[str] | None = None,
+                  highlight: Sequence[str] = (), query: str | None = None, ax: Axes | None = None,
+                  annotate: int = 40, title: str = "") -> Figure:
+    """Scatter ``words`` on their first two principal components, one colour per label.
+
+    ``highlight`` words get a ring and their name; ``query`` is drawn as a star. At most ``annotate``
+    other words are named (the first ones given), so the map stays readable.
+    """
+    points = vectors.project_2d(words).numpy()
+    fig = ax.figure if ax is not None else new_figure(6.5, 4.2)
+    ax = ax or fig.add_subplot()
+    labels = list(labels) if labels is not None else ["word"] * len(words)
+    classes = list(dict.fromkeys(labels))
+    colours = {c: f"C{i % 10}" for i, c in enumerate(classes)}
+    markers = {c: "os^Dv"[i // 10 % 5] for i, c in enumerate(classes)}
+    for c in classes:
+        rows = [i for i, lab in enumerate(labels) if lab == c]
+        ax.scatter(points[rows, 0], points[rows, 1], s=14, color=colours[c], marker=markers[c], label=mpl_text(c),
+                   alpha=0.8)
+    index = {w: i for i, w in enumerate(words)}
+    named = set(list(words)[:annotate]) | set(highlight) | ({query} if query else set())
+    for w in named:
+        if w in index:
+            x, y = points[index[w]]
+            ax.annotate(mpl_text(w), (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
+    for w in highlight:
+        if w in index:
+            ax.scatter(*points[index[w]], s=80, facecolors="none", edgecolors="black", linewidths=1.2)
+    if query in index:
+        ax.scatter(*points[index[query]], s=160, marker="*", color="black")
+    if len(classes) > 1:
+        ax.legend(fontsize=6, ncol=2 if len(classes) > 8 else 1, loc="best", markerscale=0.8)
+    ax.set_xlabel("PC 1", fontsize=8)
+    ax.set_ylabel("PC 2", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(mpl_text(title), fontsize=9)
+    return fig
+
+
+class NeighbourExplorer:
+    """A word box and a k slider; shows the word's k nearest neighbours as a list and on the 2-D map."""
+
+    def __init__(self, vectors: WordVectors, words: Sequence[str], labels: Sequence[str] | None = None,
+                 start: str | None = None, k: int = 5) -> None:
+        self.vectors, self.words = vectors, [w for w in words if w in vectors]
+        self.labels = None if labels is None else [lab for w, lab in zip(words, labels, strict=True) if w in vectors]
+        self.word = widgets.Combobox(value=start or self.words[0], options=sorted(self.vectors.words),
+                                     description="word", ensure_option=False, continuous_update=False)
+        self.k = widgets.IntSlider(value=k, min=1, max=20, description="k")
+        self.table = widgets.HTML()
+        self.pane = FigurePane()
+        self.word.observe(self._redraw, names="value")
+        self.k.observe(self._redraw, names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.word, self.k]),
+                                    widgets.HBox([self.pane.widget, self.table])])
+        self._redraw()
+
+    def neighbours(self) -> list[tuple[str, float]]:
+        return self.vectors.most_similar(self.word.value, self.k.value)
+
+    def _redraw(self, _change=None) -> None:
+        try:
+            found = self.neighbours()
+        except KeyError as err:
+            self.table.value = f"<span style='color:#b00'>{html_text(err.args[0])}</span>"
+            return
+        rows = "".join(f"<tr><td>{html_text(w)}</td><td>{s:.3f}</td></tr>" for w, s in found)
+        self.table.value = f"<table><tr><th>neighbour</th><th>cosine</th></tr>{rows}</table>"
+        shown = list(dict.fromkeys(self.words + [self.word.value] + [w for w, _ in found]))
+        labels = None if self.labels is None else self.labels + ["other"] * (len(shown) - len(self.labels))
+        self.pane.draw(plot_word_map(self.vectors, shown, labels, highlight=[w for w, _ in found],
+                                     query=self.word.value, annotate=0,
+                                     title=f"{self.word.value} and its {self.k.value} nearest neighbours"))
+
+    def show(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,213 @@
+"""Build, execute and check the course notebooks (what `make notebooks` and `make course` run).
+
+* ``python tools/runner.py notebooks [NN ...]`` turns each jupytext script
+  ``notebooks/src/NN_name.py`` into ``notebooks/NN_name.ipynb`` and executes it in place, so the
+  stored notebook always has the outputs of one complete run of its source.
+* ``python tools/runner.py course [NN ...]`` executes every stored notebook with papermill
+  (default parameters) into ``build/``, exports each to HTML and prints a table
+  (notebook, seconds, status). It exits non-zero when any notebook fails, after the table.
+* ``hygiene_problems(nb)`` lists what is wrong with a stored notebook (the hygiene test uses it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+MAX_NOTEBOOK_BYTES = 1_536_000  # ~1.5 MB: outputs are stored in git, figures must stay modest
+KERNEL = "python3"
+CELL_TIMEOUT_S = 1800
+
+
+def notebook_paths(folder: Path, selection: list[str] | None = None, suffix: str = ".ipynb") -> list[Path]:
+    """The course notebooks (``NN_name``) in ``folder``, in order; ``selection`` keeps names starting so."""
+    paths = sorted(p for p in folder.glob(f"[0-9][0-9]_*{suffix}"))
+    if selection:
+        paths = [p for p in paths if any(p.name.startswith(s) for s in selection)]
+        if not paths:
+            raise SystemExit(f"no notebook in {folder} matches {' '.join(selection)}")
+    return paths
+
+
+def script_to_notebook(script: Path) -> nbformat.NotebookNode:
+    """Read a jupytext percent script into a notebook with stable cell ids and the course kernel."""
+    import jupytext
+
+    nb = jupytext.read(script)
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:03d}"  # stable ids keep `git diff` of stored notebooks readable
+        cell.metadata.pop("lines_to_next_cell", None)
+    nb.metadata = {
+        "kernelspec": {"name": KERNEL, "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
+    """Write a notebook to a temp file beside ``path``, then rename: never a half-written notebook."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".ipynb")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            nbformat.write(nb, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def execute_in_place(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
+    """Execute every cell with nbclient in ``cwd``; raises ``CellExecutionError`` on the first error."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb, timeout=CELL_TIMEOUT_S, kernel_name=KERNEL, resources={"metadata": {"path": str(cwd)}},
+        record_timing=False, store_widget_state=True,
+    )
+    client.execute()
+    return nb
+
+
+def refresh_notebooks(root: Path, selection: list[str] | None = None) -> int:
+    """`make notebooks`: rebuild and execute notebooks from their scripts; keep the old file on failure."""
+    src, out = root / "notebooks" / "src", root / "notebooks"
+    failures = 0
+    for script in notebook_paths(src, selection, suffix=".py"):
+        target = out / f"{script.stem}.ipynb"
+        start = time.perf_counter()
+        try:
+            nb = execute_in_place(script_to_notebook(script), cwd=out)
+        except Exception as err:  # report and go on with the next notebook
+            failures += 1
+            print(f"FAILED {target.name}: {first_lines(str(err), 25)}", file=sys.stderr)
+            continue
+        write_atomic(nb, target)
+        size = target.stat().st_size / 1e6
+        print(f"{target.name}: executed in {time.perf_counter() - start:.1f} s, {size:.2f} MB")
+    return 1 if failures else 0
+
+
+@dataclass
+class RunResult:
+    notebook: str
+    seconds: float
+    status: str  # "ok" or "FAILED"
+    detail: str = ""
+
+
+def run_one(path: Path, build: Path) -> RunResult:
+    """Execute one notebook with papermill into ``build/`` and export it to HTML."""
+    import papermill
+
+    output = build / path.name
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path), str(output), kernel_name=KERNEL, cwd=str(path.parent),
+            progress_bar=False, execution_timeout=CELL_TIMEOUT_S,
+        )
+        result = RunResult(path.name, time.perf_counter() - start, "ok")
+    except papermill.PapermillExecutionError as err:
+        result = RunResult(path.name, time.perf_counter() - start, "FAILED",
+                           f"cell {err.cell_index} (execution count {err.exec_count}): {err.ename}: {err.evalue}")
+    except Exception as err:  # kernel died, bad JSON, ...: still a row in the table
+        result = RunResult(path.name, time.perf_counter() - start, "FAILED", f"{type(err).__name__}: {err}")
+    if output.exists():
+        export_html(output, output.with_suffix(".html"))
+    return result
+
+
+def export_html(notebook: Path, html: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_filename(str(notebook))
+    tmp = html.with_name(f".{html.name}.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, html)
+
+
+def run_course(root: Path, selection: list[str] | None = None) -> int:
+    """`make course`: every notebook in order into build/, then the table. Non-zero exit on failure."""
+    build = root / "build"
+    build.mkdir(exist_ok=True)
+    results = []
+    for path in notebook_paths(root / "notebooks", selection):
+        print(f"running {path.name} ...", flush=True)
+        results.append(run_one(path, build))
+    print(format_table(results))
+    for r in results:
+        if r.status != "ok":
+            print(f"\n{r.notebook} failed in {r.detail}", file=sys.stderr)
+    return 0 if all(r.status == "ok" for r in results) else 1
+
+
+def format_table(results: list[RunResult]) -> str:
+    width = max([len("notebook")] + [len(r.notebook) for r in results])
+    lines = [f"{'notebook':<{width}}  {'seconds':>8}  status", f"{'-' * width}  {'-' * 8}  ------"]
+    lines += [f"{r.notebook:<{width}}  {r.seconds:8.1f}  {r.status}" for r in results]
+    total = sum(r.seconds for r in results)
+    lines.append(f"{'total':<{width}}  {total:8.1f}  {sum(r.status == 'ok' for r in results)}/{len(results)} ok")
+    return "\n".join(lines)
+
+
+def first_lines(text: str, n: int) -> str:
+    """The last ``n`` lines of an error text, without terminal colour codes."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text).strip().splitlines()
+    return "\n".join(lines[-n:]) if len(lines) > n else "\n".join(lines)
+
+
+def hygiene_problems(nb: nbformat.NotebookNode, size_bytes: int | None = None) -> list[str]:
+    """What makes a stored notebook unfit for the course; an empty list when it is fine."""
+    problems = []
+    cells = nb.cells
+    if not cells or cells[0].cell_type != "markdown" or not cells[0].source.lstrip().startswith("# "):
+        problems.append("the first cell must be a markdown title ('# ...')")
+    code = [c for c in cells if c.cell_type == "code"]
+    if not code or "parameters" not in code[0].metadata.get("tags", []):
+        problems.append("the first code cell must be tagged 'parameters' (papermill needs it)")
+    counts = [c.get("execution_count") for c in code]
+    if counts != list(range(1, len(code) + 1)):
+        unrun = [i for i, c in enumerate(cells) if c.cell_type == "code" and c.get("execution_count") is None]
+        problems.append(
+            "outputs must come from one complete run, every code cell in order "
+            f"(execution counts {counts[:12]}{'...' if len(counts) > 12 else ''}; unexecuted cells {unrun}): "
+            "run `make notebooks`"
+        )
+    for i, cell in enumerate(cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                problems.append(f"cell {i} has an error output: {out.get('ename')}: {out.get('evalue')}")
+    if not any(c.cell_type == "markdown" and is_exercises_heading(c.source) for c in cells):
+        problems.append("no 'Exercises' section (a markdown heading containing 'Exercises')")
+    if size_bytes is not None and size_bytes > MAX_NOTEBOOK_BYTES:
+        problems.append(f"file is {size_bytes / 1e6:.2f} MB, over the 1.5 MB limit: shrink figures or dpi")
+    return problems
+
+
+def is_exercises_heading(source: str) -> bool:
+    return any(line.startswith("#") and "exercises" in line.lower() for line in source.splitlines())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/runner.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["course", "notebooks"])
+    parser.add_argument("selection", nargs="*", help="notebook numbers or name prefixes, e.g. 00 03")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (default: here)")
+    args = parser.parse_args(argv)
+    if not (args.root / "notebooks").is_dir():
+        parser.error(f"{args.root} has no notebooks/ folder: run from the repository root or pass --root")
+    if args.command == "course":
+        return run_course(args.root, args.selection)
+    return refresh_notebooks(args.root, args.selection)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
