@@ -12,7 +12,7 @@ Shape letters used in docstrings and comments throughout the package:
 """
 
 from course_lib.base import cache_dir, get_device, seed_everything, show_source
-from course_lib.core import History, TrainConfig, fit, load_or_train
+from course_lib.core import History, TrainConfig, fit, pretrained
 from course_lib.data import load_corpus, toy_world, toyworld_corpus
 from course_lib.text import Vocab, WordPieceTokenizer, word_tokenize
 
@@ -20,5 +20,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__", "History", "TrainConfig", "Vocab", "WordPieceTokenizer", "cache_dir", "fit", "get_device",
-    "load_corpus", "load_or_train", "seed_everything", "show_source", "toy_world", "toyworld_corpus", "word_tokenize",
+    "load_corpus", "pretrained", "seed_everything", "show_source", "toy_world", "toyworld_corpus", "word_tokenize",
 ]

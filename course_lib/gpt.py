@@ -31,18 +31,17 @@ torch.Size([5])
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from course_lib.attention import causal_mask, combine_masks
-from course_lib.core import History, TrainConfig, fit
-from course_lib.lm import LMDataConfig, cached_sentence_lm, cross_entropy, sentence_batches
-from course_lib.text import Vocab, pad_batch
+from course_lib.core import History, TrainConfig, pretrained
+from course_lib.lm import LMDataConfig, LMRecipe, SentenceLM, train_sentence_lm
+from course_lib.text import Vocab
 from course_lib.transformer import TransformerEncoder
 
 
@@ -85,7 +84,7 @@ class GPTConfig:
                    intermediate_size=64)
 
 
-class GPT(nn.Module):
+class GPT(SentenceLM):
     """p(w_t | w_0 .. w_{t-1}) for every position at once, from causal self-attention.
 
     ``forward(input_ids (B, T), targets (B, T) | None, attention_mask (B, T) | None) -> (logits (B, T, V),
@@ -161,158 +160,44 @@ class GPT(nn.Module):
         logits = self.lm_head(h)  # (B, T, V)
         return logits, (None if targets is None else self.loss(logits, targets))
 
-    def _words(self) -> Vocab:
-        if self.vocab is None:
-            raise ValueError("this GPT has no vocabulary: build it as GPT(config, vocab)")
-        return self.vocab
+    @property
+    def max_positions(self) -> int:
+        return self.config.max_position_embeddings
 
-    @torch.no_grad()
-    def token_logprobs(self, sentences: Sequence[Sequence[str]], batch_size: int = 512) -> list[np.ndarray]:
-        """log p(w_t | <bos> w_1 .. w_{t-1}) for each word and the final <eos> of each sentence.
-
-        The same convention as ``LSTMLM.token_logprobs`` (each sentence read on its own from <bos>), so
-        ``course_lib.lm.perplexity`` scores both. Right padding needs no mask: a causal model never reads
-        the positions after a token. One float64 array of ``len(sentence) + 1`` entries per sentence.
-        """
-        vocab, was_training = self._words(), self.training
-        self.eval()
-        encoded = [[vocab.bos_id, *vocab.encode(list(s)), vocab.eos_id] for s in sentences]
-        device = self.token_embeddings.weight.device
-        out: list[np.ndarray] = []
-        for start in range(0, len(encoded), batch_size):
-            chunk = encoded[start:start + batch_size]
-            ids, _ = pad_batch(chunk, vocab.pad_id)  # (B, T + 1)
-            ids = ids.to(device)
-            logits, _ = self(ids[:, :-1])  # (B, T, V)
-            logp = logits.float().log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1).double().cpu()
-            out.extend(logp[i, : len(seq) - 1].numpy() for i, seq in enumerate(chunk))
-        self.train(was_training)
-        return out
-
-    @torch.no_grad()
-    def sample(self, num_sentences: int, max_length: int = 30, temperature: float | str = 1.0,
-               top_k: int | None = None, generator: torch.Generator | int | None = None) -> list[list[str]]:
-        """Sentences drawn from <bos> until <eos> (or ``max_length`` words, or the last position), as words.
-
-        Special tokens other than <eos> are never drawn (as ``LSTMLM.sample``).
-        """
-        vocab = self._words()
-        prompt = torch.full((num_sentences, 1), vocab.bos_id, dtype=torch.long)
-        suppress = sorted(vocab.special_ids - {vocab.eos_id})
-        ids = generate(self, prompt, max_length + 1, temperature, top_k, generator, vocab.eos_id, suppress)
-        out = []
-        for row in ids[:, 1:].tolist():
-            cut = row.index(vocab.eos_id) if vocab.eos_id in row else min(len(row), max_length)
-            out.append(vocab.decode(row[:cut]))
-        return out
+    @property
+    def pad_token_id(self) -> int:
+        return self.config.pad_token_id
 
 
-def _next_token(logits: Tensor, temperature: float | str, top_k: int | None,
-                generator: torch.Generator | None) -> Tensor:
-    """logits (B, V) -> next ids (B, 1): argmax when greedy, else a draw from softmax(logits / temperature)."""
-    if temperature == "greedy" or temperature == 0:
-        return logits.argmax(-1, keepdim=True)
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1): the k-th largest logit of each row
-        logits = logits.masked_fill(logits < kth, -math.inf)
-    probs = torch.softmax(logits.float() / temperature, -1).cpu()  # a CPU draw: the same on every device
-    return torch.multinomial(probs, 1, generator=generator).to(logits.device)  # (B, 1)
+@dataclass(frozen=True)
+class GPTSettings(LMRecipe):
+    """The toy world's GPT of notebook 12, on the LSTM LM's data (so their perplexities compare).
 
-
-def _check_sampling(temperature: float | str, top_k: int | None, max_new_tokens: int) -> None:
-    if isinstance(temperature, str):
-        if temperature != "greedy":
-            raise ValueError(f"temperature must be a number >= 0 or 'greedy', got {temperature!r}")
-    elif not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
-        raise ValueError(f"temperature must be a finite number >= 0 (0 = greedy), got {temperature!r}")
-    if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
-    if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-
-
-@torch.no_grad()
-def generate(model: GPT, prompt_ids: Sequence[int] | Tensor, max_new_tokens: int,
-             temperature: float | str = 1.0, top_k: int | None = None,
-             generator: torch.Generator | int | None = None, eos_id: int | None = None,
-             suppress_ids: Sequence[int] = ()) -> Tensor:
-    """Continue a prompt token by token: the prompt followed by at most ``max_new_tokens`` new ids.
-
-    ``prompt_ids``: a list of ids or a LongTensor (T,) or (B, T). ``temperature``: 0 or ``"greedy"`` picks
-    the most probable token; otherwise the next token is drawn from softmax(logits / temperature),
-    among the ``top_k`` most probable ones when given. ``generator`` (a CPU ``torch.Generator`` or an int
-    seed) makes the draw repeatable. Generation stops after ``max_new_tokens``, when the sequence fills
-    ``config.max_position_embeddings``, or when every row has produced ``eos_id``; a row that has ended
-    is filled with ``config.pad_token_id``. ``suppress_ids`` are never produced. Returns ids of the
-    prompt's dimensionality: (T + n,) or (B, T + n) with n <= max_new_tokens.
-
-    Each step re-reads the whole sequence (no key/value cache): simple, and cheap at the toy world's lengths.
+    AdamW with warm-up (min(100, steps/10)), decayed linearly to 0, clipped at 1. At the defaults (H=64, L=2,
+    2400 steps at lr 5e-3) it trains in about 55 s on one CPU thread and reached test perplexity 4.89 against the
+    exact bound 4.74 (1.033x).
     """
-    _check_sampling(temperature, top_k, max_new_tokens)
-    ids = torch.as_tensor(prompt_ids, dtype=torch.long)
-    if ids.dim() not in (1, 2):
-        raise ValueError(f"prompt_ids must be (T,) or (B, T), got shape {tuple(ids.shape)}")
-    one = ids.dim() == 1
-    ids = ids[None] if one else ids  # (B, T)
-    B, T = ids.shape
-    P = model.config.max_position_embeddings
-    if T == 0 or B == 0:
-        raise ValueError("the prompt is empty: give at least one token (e.g. <bos>)")
-    if T > P:
-        raise ValueError(f"the prompt has {T} tokens but the model has only {P} positions")
-    if ((ids < 0) | (ids >= model.config.vocab_size)).any():
-        raise ValueError(f"prompt ids must be in [0, {model.config.vocab_size})")
-    if isinstance(generator, int):
-        generator = torch.Generator().manual_seed(generator)
-    was_training = model.training
-    model.eval()
-    device = model.token_embeddings.weight.device
-    ids = ids.to(device)
-    suppress = torch.as_tensor(list(suppress_ids), dtype=torch.long, device=device)
-    finished = torch.zeros(B, dtype=torch.bool, device=device)
-    for _ in range(min(max_new_tokens, P - T)):
-        logits, _ = model(ids)
-        logits = logits[:, -1].float()  # (B, V): the prediction of the last position
-        logits[:, suppress] = -math.inf
-        new = _next_token(logits, temperature, top_k, generator)  # (B, 1)
-        new = new.masked_fill(finished[:, None], model.config.pad_token_id)
-        ids = torch.cat([ids, new], dim=1)  # (B, T + 1)
-        if eos_id is not None:
-            finished |= new[:, 0] == eos_id
-            if finished.all():
-                break
-    model.train(was_training)
-    return ids[0] if one else ids
+
+    name: ClassVar[str] = "gpt"
+    model_class: ClassVar[type[nn.Module]] = GPT
+    model: GPTConfig = field(default_factory=GPTConfig)
+    data: LMDataConfig | None = None  # None: the toy world with this seed (LMDataConfig(seed=seed))
+    steps: int = 2400
+    lr: float = 5e-3
+    seed: int = 0
+    threads: int = 1
+
+    def train_config(self, device: torch.device | str = "auto", progress: bool = True) -> TrainConfig:
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=min(100, self.steps // 10), schedule="linear",
+                           grad_clip=1.0, eval_every=max(1, self.steps // 6), monitor="val_loss", seed=self.seed,
+                           progress=progress, desc="GPT", device=device)
+
+    def train(self, model: nn.Module, device: torch.device, progress: bool) -> History:
+        return train_sentence_lm(model, self.train_sentences(), self.held_out(), self.train_config(device, progress),
+                                 self.data.batch_size)
 
 
-def gpt_train_config(steps: int = 2400, seed: int = 0, progress: bool = True, lr: float = 5e-3) -> TrainConfig:
-    """AdamW with warm-up, decayed linearly to 0, clipped at 1; measured on the toy world (see ``pretrained_gpt``)."""
-    return TrainConfig(steps=steps, lr=lr, warmup_steps=min(100, steps // 10), schedule="linear", grad_clip=1.0,
-                       eval_every=max(1, steps // 6), monitor="val_loss", seed=seed, progress=progress, desc="GPT")
-
-
-def train_gpt(model: GPT, train_sentences: Iterable, validation_sentences: Iterable, config: TrainConfig,
-              batch_size: int = 64) -> History:
-    """Train on sentence-level batches (``course_lib.lm.sentence_batches``) with ``fit``; val_loss in nats/token."""
-    batches = sentence_batches(train_sentences, model._words(), batch_size, seed=config.seed or 0)
-    held_out = [list(getattr(s, "tokens", s)) for s in validation_sentences]
-    return fit(model, batches, config, evaluate=lambda m: {"val_loss": cross_entropy(m, held_out)})
-
-
-def pretrained_gpt(seed: int = 0, config: GPTConfig | None = None, steps: int = 2400,
-                   data: LMDataConfig | None = None, lr: float = 5e-3,
+def pretrained_gpt(settings: GPTSettings | None = None, device: str = "auto",
                    progress: bool = True) -> tuple[GPT, History]:
-    """The toy world's GPT of notebook 12, trained once (deterministically), then read from the cache.
-
-    The same data as the LSTM LM of notebook 02 (``data``: a ``course_lib.lm.LMDataConfig``; corpus,
-    splits, vocabulary, batches of 64 sentences), so their perplexities compare. ``seed`` seeds the
-    initial weights and the training (and the data when ``data`` is not given); ``config.vocab_size`` is
-    set from the vocabulary. The cache key covers the model config, the data, the training settings, the
-    vocabulary and the first sentences of the corpus. Returns ``(model in eval mode, history)``.
-
-    At the defaults (H=64, L=2, 2400 steps) it trains in about 55 s of CPU time on one thread and reaches
-    test perplexity 4.89 against the exact bound 4.74 (1.033x), on the same data as the LSTM LM of notebook 02.
-    """
-    data = data or LMDataConfig(seed=seed)
-    return cached_sentence_lm("gpt", GPT, config or GPTConfig(), train_gpt,
-                              gpt_train_config(steps, seed=seed, progress=progress, lr=lr), data, seed)
+    """The GPT that ``settings`` describes (default: notebook 12's), trained once, then read from the cache."""
+    return pretrained(GPTSettings() if settings is None else settings, device, progress)

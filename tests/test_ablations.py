@@ -1,7 +1,9 @@
-"""The ablation models: the causal BERT never reads ahead, the BiLSTM gives right context back, each
-objective's step trains, and the cached pre-training is deterministic with a key covering its settings."""
+"""The ablation models: the causal BERT (``is_decoder=True``) never reads ahead, the BiLSTM gives right context
+back, each objective's step trains, and the cached pre-training is deterministic with a key covering its settings."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 import torch
@@ -14,10 +16,11 @@ from course_lib.bert import (
     BertForSequenceClassification,
     BertForTokenClassification,
     BertModel,
-    CausalBertForPreTraining,
-    CausalBertModel,
-    ablation_step,
+    PackedBiLSTM,
+    ToyBertSettings,
     next_token_accuracy,
+    objective_step,
+    pretrained_toy_bert,
     with_bilstm,
 )
 
@@ -28,9 +31,9 @@ def tiny(vocab_size: int = 30) -> BertConfig:
                       attention_probs_dropout_prob=0.0)
 
 
-def causal(config: BertConfig) -> CausalBertModel:
+def causal(config: BertConfig) -> BertModel:
     torch.manual_seed(0)
-    return CausalBertModel(config).eval()
+    return BertModel(dataclasses.replace(config, is_decoder=True)).eval()
 
 
 @pytest.mark.parametrize("T", [1, 5, 9])
@@ -50,7 +53,7 @@ def test_the_causal_model_never_sees_a_later_token(T) -> None:
 def test_it_equals_bert_run_on_each_prefix() -> None:
     config = tiny()
     model = causal(config)
-    bert = BertModel(config).eval()
+    bert = BertModel(config).eval()  # the same weights, read both ways
     bert.load_state_dict(model.state_dict())
     ids = torch.randint(5, 30, (2, 6))
     ours, theirs = model(ids)[0].last_hidden_state, bert(ids)[0].last_hidden_state
@@ -82,14 +85,15 @@ def test_the_bilstm_on_top_reads_the_right_context_again() -> None:
     assert a.shape == (2, 6, 16)
     heads = [BertForTokenClassification.from_encoder(model, 3), BertForSequenceClassification.from_encoder(model, 2)]
     for head in heads:
-        assert type(head.bert).__name__ == "BiLSTMOnTop"
+        assert isinstance(head.bert.top, PackedBiLSTM) and head.bert.config.is_decoder
         assert head(ids)[0].logits.shape[0] == 2
 
 
 def test_with_bilstm_copies_the_encoder_and_follows_its_seed() -> None:
     encoder = causal(tiny())
     a, b = with_bilstm(encoder, seed=1), with_bilstm(encoder, seed=1)
-    assert_close(a.bilstm.weight_ih_l0, b.bilstm.weight_ih_l0)
+    assert_close(a.top.lstm.weight_ih_l0, b.top.lstm.weight_ih_l0)
+    assert encoder.top is None  # the encoder itself is untouched
     assert_close(a.encoder.layer[0].attention.self.query.weight, encoder.encoder.layer[0].attention.self.query.weight)
 
 
@@ -109,9 +113,9 @@ def pretraining_batch(V: int = 30, B: int = 4, T: int = 8) -> dict[str, torch.Te
 @pytest.mark.parametrize("objective", OBJECTIVES)
 def test_each_objective_overfits_one_batch(objective) -> None:
     torch.manual_seed(0)
-    model = (CausalBertForPreTraining if objective == "ltr" else BertForPreTraining)(tiny())
+    model = BertForPreTraining(dataclasses.replace(tiny(), is_decoder=objective == "ltr"))
     batch = pretraining_batch()
-    step = ablation_step(objective)
+    step = objective_step(objective)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = None
     for _ in range(60):
@@ -127,37 +131,48 @@ def test_the_steps_compute_what_they_say() -> None:
     torch.manual_seed(0)
     model = BertForPreTraining(tiny()).eval()
     batch = pretraining_batch()
-    mlm_only = ablation_step("mlm")(model, batch)[0]
+    mlm_only = objective_step("mlm")(model, batch)[0]
     full = model(**{k: v for k, v in batch.items() if k != "next_sentence_label"})[1]
     assert_close(mlm_only, full)
-    assert ablation_step("mlm+nsp")(model, batch)[0] > mlm_only  # NSP adds a positive term
-    causal_model = CausalBertForPreTraining(tiny()).eval()
+    assert objective_step("mlm+nsp")(model, batch)[0] > mlm_only  # NSP adds a positive term
+    causal_model = BertForPreTraining(dataclasses.replace(tiny(), is_decoder=True)).eval()
     assert causal_model.cls.predictions.decoder.weight is causal_model.bert.embeddings.word_embeddings.weight
-    ltr = ablation_step("ltr")(causal_model, batch)[0]
+    ltr = objective_step("ltr")(causal_model, batch)[0]
     metrics = next_token_accuracy(causal_model, [batch])
     assert_close(torch.tensor(metrics["val_loss"]), ltr.detach(), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="objective"):
-        ablation_step("nsp")
+        objective_step("nsp")
+
+
+def test_a_batch_with_no_masked_position_has_a_zero_mlm_loss_not_nan() -> None:
+    torch.manual_seed(0)
+    model = BertForPreTraining(tiny())
+    batch = pretraining_batch()
+    batch["labels"] = torch.full_like(batch["labels"], -100)  # nothing selected
+    loss, _ = objective_step("mlm")(model, batch)
+    assert loss.item() == 0.0 and loss.requires_grad
+    full, _ = objective_step("mlm+nsp")(model, batch)
+    assert torch.isfinite(full) and full.item() > 0  # the NSP term alone
+    assert torch.isfinite(model(**{k: v for k, v in batch.items()})[1])
 
 
 def test_pretrained_ablation_is_deterministic_and_keyed(tmp_path, monkeypatch) -> None:
-    from course_lib.bert import pretrained_ablation
-
     monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path))
     small = dict(steps=3, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, vocab_size=300,
-                 num_documents=40, batch_size=8, progress=False)
-    a, _, history = pretrained_ablation("ltr", **small)
-    assert isinstance(a.bert, CausalBertModel) and "next_token_accuracy" in history.evals[-1]
+                 num_documents=40, batch_size=8)
+    ltr = ToyBertSettings(objective="ltr", **small)
+    a, _, history = pretrained_toy_bert(ltr, progress=False)
+    assert a.bert.config.is_decoder and "next_token_accuracy" in history.evals[-1]
     files = list((tmp_path / "models").glob("*.pt"))
-    assert len(files) == 1
-    b, _, _ = pretrained_ablation("ltr", **small)  # from the cache
+    assert len(files) == 1 and files[0].name.startswith("toy-bert-ltr-")
+    b, _, _ = pretrained_toy_bert(ltr, progress=False)  # from the cache
     assert len(list((tmp_path / "models").glob("*.pt"))) == 1
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
         assert torch.equal(p, q), name
-    pretrained_ablation("ltr", **{**small, "lr": 1e-3})  # another setting: another model
-    pretrained_ablation("mlm", **small)
+    pretrained_toy_bert(dataclasses.replace(ltr, lr=1e-3), progress=False)  # another setting: another model
+    pretrained_toy_bert(dataclasses.replace(ltr, objective="mlm"), progress=False)
     assert len(list((tmp_path / "models").glob("*.pt"))) == 3
     (tmp_path / "models" / files[0].name).unlink()
-    c, _, _ = pretrained_ablation("ltr", **small)  # trained again from scratch: the same weights
+    c, _, _ = pretrained_toy_bert(ltr, progress=False)  # trained again from scratch: the same weights
     for p, q in zip(a.state_dict().values(), c.state_dict().values(), strict=True):
         assert torch.equal(p, q)

@@ -19,7 +19,6 @@ from course_lib.bert import (
     best_spans,
     exact_match,
     fine_tune,
-    hidden_states,
     macro_f1,
     predict,
     span_f1,
@@ -168,7 +167,7 @@ def test_hidden_states_are_the_embeddings_then_every_layer_and_end_at_the_last_h
     torch.manual_seed(0)
     bert = BertModel(tiny_config()).eval()
     inputs = batch()
-    states = hidden_states(bert, **inputs)
+    states = bert(**inputs, output_hidden_states=True)[0].hidden_states
     assert len(states) == 3 and all(h.shape == (3, 7, 16) for h in states)
     out, _ = bert(**inputs)
     assert_close(states[-1], out.last_hidden_state)

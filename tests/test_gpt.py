@@ -10,8 +10,8 @@ import torch
 from torch.testing import assert_close
 
 from course_lib.core import TrainConfig, fit
-from course_lib.gpt import GPT, GPTConfig, generate, pretrained_gpt
-from course_lib.lm import LSTMLM, LSTMLMConfig, cross_entropy, perplexity, sentence_batches
+from course_lib.gpt import GPT, GPTConfig, GPTSettings, pretrained_gpt
+from course_lib.lm import LSTMLM, LSTMLMConfig, cross_entropy, generate, perplexity, sentence_batches
 from course_lib.text import Vocab
 from course_lib.transformer import TransformerEncoderLayer
 
@@ -243,29 +243,29 @@ def test_bad_sampling_arguments_are_refused(kwargs, match):
 
 
 def test_pretrained_gpt_trains_once_deterministically_then_loads(tmp_path, monkeypatch):
-    from course_lib import gpt as gpt_module
     from course_lib.lm import LMDataConfig
 
     data = LMDataConfig(train_documents=3, validation_sentences=5, batch_size=4)
     config = GPTConfig(hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32)  # vocab_size from the vocab
+    settings = GPTSettings(model=config, steps=4, data=data)
     monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "a"))
-    first, history = pretrained_gpt(config=config, steps=4, data=data, progress=False)
+    first, history = pretrained_gpt(settings, progress=False)
     assert len(history.train_loss) == 4 and not first.training and first.vocab is not None
     [path] = (tmp_path / "a" / "models").glob("gpt-*.pt")
     saved = torch.load(path, map_location="cpu", weights_only=True)
     assert saved["state_dict"].keys() == first.state_dict().keys()
 
-    monkeypatch.setattr(gpt_module, "train_gpt", lambda *a, **k: pytest.fail("should load from the cache"))
-    second, again = pretrained_gpt(config=config, steps=4, data=data, progress=False)
+    monkeypatch.setattr(GPTSettings, "train", lambda *a, **k: pytest.fail("should load from the cache"))
+    second, again = pretrained_gpt(settings, progress=False)
     assert again.train_loss == history.train_loss
     for k, v in first.state_dict().items():
         assert torch.equal(v, second.state_dict()[k])
     monkeypatch.undo()
 
     monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path / "b"))  # an empty cache: trained again, the same
-    third, _ = pretrained_gpt(config=config, steps=4, data=data, progress=False)
+    third, _ = pretrained_gpt(settings, progress=False)
     for k, v in first.state_dict().items():
         assert torch.equal(v, third.state_dict()[k])
-    other, _ = pretrained_gpt(config=config, steps=5, data=data, progress=False)  # other settings: another file
+    other, _ = pretrained_gpt(GPTSettings(model=config, steps=5, data=data), progress=False)  # another file
     assert len(list((tmp_path / "b" / "models").glob("gpt-*.pt"))) == 2
     assert not torch.equal(other.token_embeddings.weight, first.token_embeddings.weight)

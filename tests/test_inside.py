@@ -17,7 +17,6 @@ from course_lib.bert import (
     attention_function,
     bert_word_layers,
     head_statistics,
-    hidden_states,
     mass_to_keys,
     offset_mass,
     pretrained_bert_or_none,
@@ -140,7 +139,7 @@ def test_bert_word_layers_do_not_depend_on_padding(bert, tokenizer) -> None:
         ids = torch.tensor([tokenizer.encode(" ".join(words)).input_ids])
         first_piece = 1 + sum(len(tokenizer.tokenize(w)) for w in words[:p])
         with torch.no_grad():
-            alone = hidden_states(bert, ids)
+            alone = bert(ids, output_hidden_states=True)[0].hidden_states
         for j in range(3):
             assert_close(layers[j][i], alone[j][0, first_piece], atol=1e-5, rtol=1e-4)
 

@@ -17,6 +17,7 @@ from course_lib.lm import (
     LSTMLM,
     LSTMCell,
     LSTMLMConfig,
+    LSTMLMSettings,
     NGramLM,
     UniformLM,
     cross_entropy,
@@ -273,10 +274,11 @@ def test_pretrained_lstm_lm_trains_once_then_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_LIB_CACHE", str(tmp_path))
     data = LMDataConfig(train_documents=3, validation_sentences=5, batch_size=4)
     config = LSTMLMConfig(embedding_size=16, hidden_size=16, num_layers=1)  # vocab_size set from the vocab
-    first, history = pretrained_lstm_lm(config=config, steps=4, data=data, progress=False)
+    settings = LSTMLMSettings(model=config, steps=4, data=data)
+    first, history = pretrained_lstm_lm(settings, progress=False)
     assert len(history.train_loss) == 4 and not first.training
-    assert len(list((tmp_path / "models").glob("lstm_lm-*.pt"))) == 1
-    second, again = pretrained_lstm_lm(config=config, steps=4, data=data, progress=False)
+    assert len(list((tmp_path / "models").glob("lstm-lm-*.pt"))) == 1
+    second, again = pretrained_lstm_lm(settings, progress=False)
     assert again.train_loss == history.train_loss
     for k, v in first.state_dict().items():
         assert torch.equal(v, second.state_dict()[k])

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from tools.runner import hygiene_problems, notebook_paths, script_to_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from tools.runner import hygiene_problems, notebook_paths, script_to_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebook_paths(ROOT / "notebooks")

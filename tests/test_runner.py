@@ -1,8 +1,9 @@
 """`make course` on a broken notebook names it and the failing cell, and still prints the table."""
 
 import nbformat
-from tools.runner import RunResult, format_table, main
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tools.runner import RunResult, format_table, main
 
 
 def write(path, cells):

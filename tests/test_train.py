@@ -3,13 +3,10 @@ import torch
 from torch import nn
 
 from course_lib.core import (
-    History,
     TrainConfig,
-    config_key,
     fit,
     learning_rate,
     load_checkpoint,
-    load_or_train,
     save_checkpoint,
 )
 
@@ -112,31 +109,3 @@ def test_bad_input_is_explained():
         fit(Regressor(), [(torch.randn(2, 4),)], TrainConfig(steps=1, progress=False))
 
 
-def test_load_or_train_trains_once_then_loads(tmp_path):
-    trained = []
-
-    def train(model):
-        trained.append(1)
-        return fit(model, toy_batches(), TrainConfig(steps=5, progress=False))
-
-    key = config_key(TrainConfig(steps=5))
-    m1, h1 = load_or_train("reg", Regressor, train, key, folder=tmp_path)
-    m2, h2 = load_or_train("reg", Regressor, train, key, folder=tmp_path)
-    assert len(trained) == 1 and isinstance(h2, History) and h2.train_loss == h1.train_loss
-    assert torch.equal(m1.linear.weight.cpu(), m2.linear.weight)
-    assert config_key(TrainConfig(steps=6)) != key
-
-
-def test_load_or_train_retrains_when_the_model_code_changes(tmp_path, monkeypatch):
-    import course_lib.train as train_module
-
-    trained = []
-
-    def train(model):
-        trained.append(1)
-        return fit(model, toy_batches(), TrainConfig(steps=2, progress=False))
-
-    load_or_train("reg", Regressor, train, "k", folder=tmp_path)
-    monkeypatch.setattr(train_module, "code_fingerprint", lambda *objects: "changed")
-    load_or_train("reg", Regressor, train, "k", folder=tmp_path)
-    assert len(trained) == 2 and len(list(tmp_path.glob("reg-k-*.pt"))) == 2

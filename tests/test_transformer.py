@@ -156,10 +156,36 @@ def test_post_ln_layer_is_add_and_norm_of_its_parts() -> None:
     assert isinstance(layer.ffn, FeedForward)
 
 
-def test_bert_names_point_at_real_parameters() -> None:
-    names = {n for n, _ in TransformerEncoderLayer(16, 4, 32).named_parameters()}
-    for ours in BERT_LAYER_NAMES.values():
-        assert {f"{ours}.weight", f"{ours}.bias"} <= names
+@pytest.mark.parametrize("act", ["gelu", "relu"])
+def test_a_bert_layer_is_this_encoder_layer_under_other_names(act: str) -> None:
+    """BERT_LAYER_NAMES is real: our BertLayer loads into a TransformerEncoderLayer and both compute the same."""
+    from course_lib.bert import BertConfig, BertLayer
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=10, hidden_size=16, num_attention_heads=4, intermediate_size=40, hidden_act=act,
+                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    bert_layer = BertLayer(config).eval()
+    for p in bert_layer.parameters():  # not the LayerNorms' 1 and 0: every weight must be mapped right
+        torch.nn.init.normal_(p, std=0.3)
+    layer = TransformerEncoderLayer.from_bert(bert_layer, num_heads=4, activation=act).eval()
+    assert {f"{BERT_LAYER_NAMES[k.rsplit('.', 1)[0]]}.{k.rsplit('.', 1)[1]}" for k in bert_layer.state_dict()} == \
+        set(layer.state_dict())
+    x = torch.randn(3, 7, 16)
+    mask = padding_mask([7, 4, 1], max_length=7)
+    assert_close(layer(x, mask)[0], bert_layer(x, mask, False)[0], atol=1e-6, rtol=1e-6)
+
+
+def test_a_transformers_bert_layer_loads_the_same_way() -> None:
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.BertConfig(hidden_size=16, num_attention_heads=4, intermediate_size=40,
+                                     hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    config._attn_implementation = "eager"
+    theirs = transformers.models.bert.modeling_bert.BertLayer(config).eval()
+    layer = TransformerEncoderLayer.from_bert(theirs, num_heads=4).eval()
+    x = torch.randn(2, 5, 16)
+    out = theirs(x)
+    assert_close(layer(x)[0], out[0] if isinstance(out, tuple) else out, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])

@@ -3,13 +3,7 @@ fine-tuning, metrics, looking inside, and the ablations.
 """
 
 from course_lib.bert.ablations import (
-    OBJECTIVES,
-    BiLSTMOnTop,
-    CausalBertForPreTraining,
-    CausalBertModel,
-    ablation_step,
-    next_token_accuracy,
-    pretrained_ablation,
+    PackedBiLSTM,
     with_bilstm,
 )
 from course_lib.bert.fine_tuning import (
@@ -32,7 +26,6 @@ from course_lib.bert.heads import (
     BertForWordPairClassification,
     ClassifierOutput,
     QAOutput,
-    hidden_states,
 )
 from course_lib.bert.inside import (
     PATTERNS,
@@ -78,14 +71,19 @@ from course_lib.bert.model import (
     BertSelfOutput,
 )
 from course_lib.bert.pretraining import (
+    OBJECTIVES,
     cloze_baselines,
     mask_tokens,
+    masked_lm_loss,
     next_sentence_batch,
+    next_token_accuracy,
+    objective_step,
     pretraining_accuracy,
     pretraining_batches,
     pretraining_step,
 )
 from course_lib.bert.toy import (
+    ToyBertSettings,
     ppmi_word_embeddings,
     pretrained_toy_bert,
     toy_bert_config,
@@ -93,7 +91,6 @@ from course_lib.bert.toy import (
 )
 
 __all__ = [
-    "ablation_step",
     "accuracy",
     "attention_function",
     "bert_word_layers",
@@ -118,9 +115,6 @@ __all__ = [
     "BertSelfAttention",
     "BertSelfOutput",
     "best_spans",
-    "BiLSTMOnTop",
-    "CausalBertForPreTraining",
-    "CausalBertModel",
     "ClassifierOutput",
     "cloze_baselines",
     "collate_sense_tagging",
@@ -131,22 +125,23 @@ __all__ = [
     "fine_tune",
     "head_statistics",
     "HeadStats",
-    "hidden_states",
     "load_pretrained",
     "load_state_dict_file",
     "macro_f1",
     "mask_tokens",
+    "masked_lm_loss",
     "mass_to_keys",
     "mean_pool",
     "next_sentence_batch",
     "next_token_accuracy",
+    "objective_step",
     "OBJECTIVES",
     "offset_mass",
+    "PackedBiLSTM",
     "pair_features",
     "PATTERNS",
     "ppmi_word_embeddings",
     "predict",
-    "pretrained_ablation",
     "pretrained_bert_or_none",
     "pretrained_toy_bert",
     "pretraining_accuracy",
@@ -163,5 +158,6 @@ __all__ = [
     "top_heads",
     "toy_bert_config",
     "toy_wordpiece",
+    "ToyBertSettings",
     "with_bilstm",
 ]

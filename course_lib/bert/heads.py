@@ -10,7 +10,7 @@ loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Ea
 a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
 weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
 (only the head learns), and ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
-all L + 1 layers (``hidden_states``) instead of the last one.
+all L + 1 layers (``output_hidden_states``) instead of the last one.
 
 Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
 s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
@@ -26,7 +26,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from course_lib.attention import padding_mask
 from course_lib.bert.model import BertConfig, BertModel, _init_weights
 from course_lib.elmo import ScalarMix
 
@@ -40,23 +39,6 @@ class QAOutput(NamedTuple):
     start_logits: Tensor  # (B, T)
     end_logits: Tensor  # (B, T)
     attentions: list[Tensor] | None
-
-
-def hidden_states(bert: BertModel, input_ids: Tensor, token_type_ids: Tensor | None = None,
-                  attention_mask: Tensor | None = None) -> list[Tensor]:
-    """The L + 1 representations of every token, each (B, T, H): the embedding layer, then each layer's output.
-
-    The last one is ``bert(...)[0].last_hidden_state``; the list is what an ELMo-style mix reads.
-    """
-    if token_type_ids is None:
-        token_type_ids = torch.zeros_like(input_ids)
-    mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
-    x = bert.embeddings(input_ids, token_type_ids)
-    states = [x]
-    for layer in bert.encoder.layer:
-        x, _ = layer(x, mask, False)
-        states.append(x)
-    return states
 
 
 class _Encoded(NamedTuple):
@@ -98,7 +80,8 @@ class _BertWithHead(nn.Module):
         if self.mix is None:
             out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
             return _Encoded(out.last_hidden_state, out.pooler_output, out.attentions)
-        states = hidden_states(self.bert, input_ids, token_type_ids, attention_mask)
+        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_hidden_states=True)
+        states = out.hidden_states
         mask = None if attention_mask is None else attention_mask.bool()
         mixed = self.mix(states, mask)
         return _Encoded(mixed, mixed[:, 0], None)

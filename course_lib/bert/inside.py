@@ -22,10 +22,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from course_lib.bert.heads import hidden_states
 from course_lib.bert.loading import load_pretrained
 from course_lib.bert.model import BertModel
 from course_lib.elmo import within_across_cosine
+from course_lib.text import pad_batch
 from course_lib.text.collate import encode_words
 
 PATTERNS = ("[SEP]", "[CLS]", "previous token", "next token", "cue")
@@ -161,10 +161,9 @@ def bert_word_layers(bert: BertModel, tokenizer, sentences: Sequence[Sequence[st
             enc = encode_words(words, tokenizer)
             rows.append([tokenizer.cls_token_id, *enc.ids, tokenizer.sep_token_id])
             at.append(1 + enc.word_starts[p])
-        T = max(map(len, rows))
-        ids = torch.tensor([r + [tokenizer.pad_token_id] * (T - len(r)) for r in rows], device=device)
-        mask = (ids != tokenizer.pad_token_id).long()
-        states = hidden_states(bert, ids, attention_mask=mask)
+        ids, mask = pad_batch(rows, tokenizer.pad_token_id)  # (B, T) each
+        out, _ = bert(ids.to(device), attention_mask=mask.to(device), output_hidden_states=True)
+        states = out.hidden_states
         if not per_layer:
             per_layer = [[] for _ in states]
         for j, h in enumerate(states):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from course_lib.attention import padding_mask, scaled_dot_product_attention
+from course_lib.attention import causal_mask, combine_masks, padding_mask, scaled_dot_product_attention
 from course_lib.transformer import LearnedPositionalEmbedding
 
 _ACTIVATIONS = {
@@ -58,6 +58,7 @@ class BertConfig:
     layer_norm_eps: float = 1e-12
     pad_token_id: int = 0
     initializer_range: float = 0.02  # std of the normal initialisation
+    is_decoder: bool = False  # True: read left to right (causal mask; the pooler reads the last real token)
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_attention_heads:
@@ -206,12 +207,16 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(self, x: Tensor, mask: Tensor | None, need_weights: bool) -> tuple[Tensor, list[Tensor]]:
-        weights = []
+    def forward(self, x: Tensor, mask: Tensor | None, need_weights: bool, need_states: bool = False
+                ) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+        """x (B, T, H) -> the last layer, each layer's weights (or Nones) and, when asked, the L + 1 states."""
+        weights, states = [], [x] if need_states else []
         for layer in self.layer:
             x, w = layer(x, mask, need_weights)
             weights.append(w)
-        return x, weights
+            if need_states:
+                states.append(x)
+        return x, weights, states
 
 
 class BertPooler(nn.Module):
@@ -229,6 +234,7 @@ class BertModelOutput(NamedTuple):
     last_hidden_state: Tensor  # (B, T, H)
     pooler_output: Tensor  # (B, H)
     attentions: list[Tensor] | None  # one (B, A, T, T) per layer when output_attentions=True
+    hidden_states: list[Tensor] | None = None  # L + 1 (B, T, H), embeddings first, when output_hidden_states=True
 
 
 def _init_weights(module: nn.Module, std: float) -> None:
@@ -248,7 +254,13 @@ def _init_weights(module: nn.Module, std: float) -> None:
 
 
 class BertModel(nn.Module):
-    """The BERT encoder: embeddings, ``num_hidden_layers`` post-LN layers, pooler on [CLS]."""
+    """The BERT encoder: embeddings, ``num_hidden_layers`` post-LN layers, pooler on [CLS].
+
+    ``config.is_decoder=True`` reads left to right (notebook 12's ablation): every layer gets the causal mask,
+    and the pooler reads the *last* real token, the only one that has read the whole input (GPT's classifier
+    does the same; under the causal mask [CLS] sees only itself). ``top`` (None by default) is a module run on
+    the last layer, ``top(x (B, T, H), attention_mask (B, T)) -> (B, T, H)``: ``with_bilstm`` puts a BiLSTM there.
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -256,19 +268,32 @@ class BertModel(nn.Module):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config)
+        self.top: nn.Module | None = None
         self.apply(lambda m: _init_weights(m, config.initializer_range))
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
-                output_attentions: bool = False) -> tuple[BertModelOutput, None]:
+                output_attentions: bool = False, output_hidden_states: bool = False) -> tuple[BertModelOutput, None]:
         """input_ids, token_type_ids, attention_mask (B, T) (mask: 1 = real token) -> (``BertModelOutput``, None)."""
         B, T = input_ids.shape
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        # no padding, no mask: torch's fused attention then takes its faster unmasked path
-        mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
+        if self.config.is_decoder:
+            if attention_mask is None:
+                attention_mask = torch.ones_like(input_ids)
+            mask = combine_masks(causal_mask(T, device=input_ids.device), padding_mask(attention_mask))  # (B, 1, T, T)
+        else:  # no padding, no mask: torch's fused attention then takes its faster unmasked path
+            mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
         x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
-        x, weights = self.encoder(x, mask, output_attentions)
-        return BertModelOutput(x, self.pooler(x), weights if output_attentions else None), None
+        x, weights, states = self.encoder(x, mask, output_attentions, output_hidden_states)
+        if self.top is not None:
+            x = self.top(x, torch.ones_like(input_ids) if attention_mask is None else attention_mask)
+        if self.config.is_decoder:
+            last = attention_mask.long().sum(1).clamp(min=1) - 1  # (B,): the last real token
+            pooled = self.pooler(x[torch.arange(B, device=x.device), last][:, None])  # (B, H)
+        else:
+            pooled = self.pooler(x)
+        return BertModelOutput(x, pooled, weights if output_attentions else None,
+                               states if output_hidden_states else None), None
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -334,8 +359,10 @@ class BertForPreTraining(nn.Module):
         mlm = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
         nsp = self.cls.seq_relationship(out.pooler_output)  # (B, 2)
         losses = []
-        if labels is not None:
-            losses.append(F.cross_entropy(mlm.flatten(0, 1), labels.flatten(), ignore_index=-100))
+        if labels is not None:  # a batch with no selected position has no MLM term (not NaN: see masked_lm_loss)
+            selected = labels.flatten() != -100
+            losses.append(F.cross_entropy(mlm.flatten(0, 1)[selected], labels.flatten()[selected])
+                          if bool(selected.any()) else mlm.sum() * 0.0)
         if next_sentence_label is not None:
             losses.append(F.cross_entropy(nsp, next_sentence_label))
         loss = sum(losses) if losses else None

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from course_lib.bert.model import BertForPreTraining, BertModelOutput
+from course_lib.data.tasks import next_sentence_pairs
 from course_lib.text.collate import IGNORE_INDEX, collate_pairs
 
 
@@ -65,9 +67,7 @@ def next_sentence_batch(corpus, tokenizer, max_length: int = 64, seed: int = 0) 
     longest-first to ``max_length``; ``token_type_ids`` 0 on ``a``, 1 on ``b``. Returns ``input_ids``,
     ``token_type_ids``, ``attention_mask`` (N, T) and ``next_sentence_label`` (N,).
     """
-    from course_lib.data.tasks import next_sentence_pairs as sentence_pairs
-
-    batch = collate_pairs(sentence_pairs(corpus, seed=seed), tokenizer, max_length=max_length)
+    batch = collate_pairs(next_sentence_pairs(corpus, seed=seed), tokenizer, max_length=max_length)
     batch["next_sentence_label"] = batch.pop("labels")
     return batch
 
@@ -106,18 +106,30 @@ def pretraining_batches(corpus, tokenizer, batch_size: int = 64, max_length: int
     return one_epoch
 
 
-def pretraining_step(model, batch: dict[str, Tensor], state=None) -> tuple[Tensor, None]:
-    """The loss of ``BertForPreTraining`` with the MLM head run on the masked positions only.
+def masked_lm_loss(model, batch: dict[str, Tensor]) -> tuple[Tensor, BertModelOutput]:
+    """The MLM cross-entropy of a batch with the head run on the selected positions only, and the encoder's output.
 
-    Equal to ``model(**batch)[1]`` (MLM + NSP cross-entropy) but faster: the (B, T, V) logits of the
-    ~85 % of positions that have no label are never computed. A step function for ``course_lib.train.fit``.
+    A batch with no selected position (short sentences can give one) has no MLM term: its loss is 0 with a
+    gradient of 0, where ``F.cross_entropy`` with every label ignored (and Hugging Face's ``BertForPreTraining``,
+    which calls it) returns NaN, which would enter the history and the weights.
     """
     out, _ = model.bert(batch["input_ids"], batch.get("token_type_ids"), batch.get("attention_mask"))
     selected = batch["labels"] != IGNORE_INDEX  # (B, T)
-    mlm = model.cls.predictions(out.last_hidden_state[selected])  # (N, V): N masked positions
+    mlm = model.cls.predictions(out.last_hidden_state[selected])  # (N, V): N selected positions
+    if not bool(selected.any()):
+        return mlm.sum() * 0.0, out
+    return F.cross_entropy(mlm, batch["labels"][selected]), out
+
+
+def pretraining_step(model, batch: dict[str, Tensor], state=None) -> tuple[Tensor, None]:
+    """BERT's pre-training loss, MLM + NSP, for ``course_lib.core.fit``.
+
+    Equal to ``model(**batch)[1]`` but faster: the (B, T, V) logits of the ~85 % of positions that have no
+    label are never computed (``masked_lm_loss``).
+    """
+    mlm, out = masked_lm_loss(model, batch)
     nsp = model.cls.seq_relationship(out.pooler_output)  # (B, 2)
-    loss = F.cross_entropy(mlm, batch["labels"][selected]) + F.cross_entropy(nsp, batch["next_sentence_label"])
-    return loss, state
+    return mlm + F.cross_entropy(nsp, batch["next_sentence_label"]), state
 
 
 def pretraining_accuracy(model, batches, mask_token_id: int | None = None) -> dict[str, float]:
@@ -168,7 +180,7 @@ def cloze_baselines(corpus, tokenizer, batches, smoothing: float = 0.1) -> dict[
     hits = {"unigram": 0, "left_bigram": 0, "bigram": 0}
     total = 0
     for batch in batches:
-        original = torch.where(batch["labels"] != IGNORE_INDEX, batch["labels"], batch["input_ids"])
+        original = _unmasked(batch)
         original = torch.where(original == tokenizer.cls_token_id, sep, original)
         rows, cols = (batch["input_ids"] == tokenizer.mask_token_id).nonzero(as_tuple=True)
         left, right, gold = original[rows, cols - 1], original[rows, cols + 1], original[rows, cols]
@@ -180,3 +192,50 @@ def cloze_baselines(corpus, tokenizer, batches, smoothing: float = 0.1) -> dict[
         hits["unigram"] += (gold == unigram).sum().item()
         total += len(gold)
     return {name: n / max(total, 1) for name, n in hits.items()}
+
+
+# ------------------------------------------------------------------------------ the objectives of the ablations
+
+OBJECTIVES = ("mlm+nsp", "mlm", "ltr")
+
+
+def _unmasked(batch: dict[str, Tensor]) -> Tensor:
+    """The original ids of a masked pre-training batch: the labels hold them where a token was selected."""
+    return torch.where(batch["labels"] != IGNORE_INDEX, batch["labels"], batch["input_ids"])
+
+
+def _next_token_logits(model: BertForPreTraining, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    """(N, V) logits and (N,) targets: each real token predicts the next one (N such positions)."""
+    ids = _unmasked(batch)
+    out, _ = model.bert(ids, batch.get("token_type_ids"), batch["attention_mask"])
+    keep = batch["attention_mask"][:, 1:].bool()  # (B, T - 1): the next token is real
+    h = out.last_hidden_state[:, :-1][keep]  # (N, H)
+    return model.cls.predictions(h), ids[:, 1:][keep]
+
+
+def objective_step(objective: str):
+    """The step function of ``course_lib.train.fit`` for one pre-training objective (see ``OBJECTIVES``)."""
+    if objective == "mlm+nsp":
+        return pretraining_step
+    if objective == "mlm":
+        return lambda model, batch, state=None: (masked_lm_loss(model, batch)[0], state)
+    if objective == "ltr":
+        def ltr_step(model, batch, state=None):
+            logits, targets = _next_token_logits(model, batch)
+            return F.cross_entropy(logits, targets), state
+        return ltr_step
+    raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+
+
+@torch.no_grad()
+def next_token_accuracy(model: BertForPreTraining, batches) -> dict[str, float]:
+    """Held-out ``next_token_accuracy`` and ``val_loss`` (nats per predicted token) of a left-to-right model."""
+    correct = total = 0
+    loss = 0.0
+    device = next(model.parameters()).device
+    for batch in batches:
+        logits, targets = _next_token_logits(model, {k: v.to(device) for k, v in batch.items()})
+        correct += (logits.argmax(-1) == targets).sum().item()
+        loss += F.cross_entropy(logits, targets, reduction="sum").item()
+        total += len(targets)
+    return {"next_token_accuracy": correct / max(total, 1), "val_loss": loss / max(total, 1)}

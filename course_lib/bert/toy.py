@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from dataclasses import dataclass
 
 import torch
 
-from course_lib.bert.pretraining import pretraining_accuracy, pretraining_batches, pretraining_step
+from course_lib.bert.model import BertConfig, BertForPreTraining
+from course_lib.bert.pretraining import (
+    OBJECTIVES,
+    next_token_accuracy,
+    objective_step,
+    pretraining_accuracy,
+    pretraining_batches,
+)
+from course_lib.core import History, Recipe, TrainConfig, check_fields, fit, pretrained
+from course_lib.data import toyworld_corpus
+from course_lib.text import WordPieceTokenizer
+from course_lib.wordvec import ppmi_svd
 
 
 @functools.lru_cache(maxsize=4)
@@ -18,9 +30,6 @@ def toy_wordpiece(vocab_size: int = 2000, num_documents: int = 6000, seed: int =
     At the default size every word of the toy world is one token, so MLM accuracy is word accuracy.
     Kept in memory after the first call (a few seconds each): the toy BERT and every ablation share it.
     """
-    from course_lib.data import toyworld_corpus
-    from course_lib.text import WordPieceTokenizer
-
     corpus = toyworld_corpus("train", seed=seed, num_documents=num_documents)
     return WordPieceTokenizer.train([" ".join(s.tokens) for s in corpus.sentences()], vocab_size=vocab_size)
 
@@ -33,8 +42,6 @@ def toy_bert_config(vocab_size: int, hidden_size: int = 64, num_hidden_layers: i
     by ~0.02·√64 ≈ 0.16, so what attention brings to [CLS] (value, then output projection) starts ~40x smaller
     than [CLS]'s own embedding. Together with ``ppmi_word_embeddings`` this lets NSP leave chance early.
     """
-    from course_lib.bert.model import BertConfig
-
     return BertConfig(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_hidden_layers,
                       num_attention_heads=num_attention_heads, intermediate_size=intermediate_size,
                       max_position_embeddings=128, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
@@ -50,8 +57,6 @@ def ppmi_word_embeddings(model, corpus, tokenizer, window: int = 40, std: float 
     ``initializer_range``); tokens that are not toy words (special tokens, ``##`` pieces) keep their random
     rows. Returns the number of rows written. Deterministic (a full SVD of the PPMI matrix).
     """
-    from course_lib.wordvec import ppmi_svd
-
     embeddings = model.bert.embeddings.word_embeddings if hasattr(model, "bert") else model.embeddings.word_embeddings
     std = model.config.initializer_range if std is None else std
     documents = [[w for s in doc.sentences for w in s.tokens] for doc in corpus.documents]
@@ -64,55 +69,101 @@ def ppmi_word_embeddings(model, corpus, tokenizer, window: int = 40, std: float 
     return int(keep.sum())
 
 
-def pretrained_toy_bert(steps: int = 1500, seed: int = 0, vocab_size: int = 2000, num_documents: int = 6000,
-                        hidden_size: int = 64, num_hidden_layers: int = 2, num_attention_heads: int = 4,
-                        intermediate_size: int = 256, batch_size: int = 128, max_length: int = 64,
-                        lr: float = 3e-3, warmup_steps: int = 100, schedule: str = "linear", threads: int | None = 1,
-                        device: str = "auto", progress: bool = True, initializer_range: float = 0.1,
-                        embedding_init: str | None = "ppmi", ppmi_window: int = 40):
-    """The toy BERT of notebook 09, from the cache or pre-trained deterministically (MLM + NSP).
+@dataclass(frozen=True)
+class ToyBertSettings(Recipe):
+    """The toy BERT of notebook 09 and its ablations (notebook 12): every field decides the trained weights.
 
-    Returns ``(model, tokenizer, history)``: a ``BertForPreTraining`` in eval mode with the weights of the last
-    step (not of the best evaluation: NSP at chance would pick an early one), its ``WordPieceTokenizer``
-    and the training ``History`` (held-out ``nsp_accuracy``, ``mask_accuracy`` ... on 300 validation
-    documents). Notebooks 10–12 call this with the defaults, which are notebook 09's. ``threads``: torch
-    threads while training (1 was faster than 2 for this small model on the course's 2-core CPU).
-    ``embedding_init="ppmi"`` starts the word embeddings from document-level PPMI + SVD vectors of the
-    training corpus (``ppmi_word_embeddings``), ``None`` from BERT's random init; with ``initializer_range``
-    0.1 this is what lifts NSP off chance within the budget.
+    Pre-trained on the toy world's train split with ``objective`` (``"mlm+nsp"``: BERT's own; ``"mlm"``: the
+    masked LM alone; ``"ltr"``: a causal encoder predicting the next token, as GPT), AdamW with warm-up then
+    ``schedule`` decay. The model keeps the weights of the last step (not of the best evaluation: NSP at chance
+    would pick an early one). ``embedding_init="ppmi"`` starts the word embeddings from document-level PPMI +
+    SVD vectors of the training corpus (``ppmi_word_embeddings``), ``None`` from BERT's random init; with
+    ``initializer_range`` 0.1 this is what lifts NSP off chance within the budget. One thread was faster than two
+    for this small model on the course's 2-core CPU (and the SVD's rounding, so the model, depends on the count).
     """
-    from course_lib.bert.model import BertForPreTraining
-    from course_lib.core import TrainConfig, config_key, fit, load_or_train
-    from course_lib.data import toyworld_corpus
 
-    tokenizer = toy_wordpiece(vocab_size, num_documents, seed)
-    if embedding_init not in (None, "ppmi"):
-        raise ValueError(f"embedding_init must be None or 'ppmi', got {embedding_init!r}")
-    config = toy_bert_config(tokenizer.vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-                             intermediate_size, initializer_range)
-    train = TrainConfig(steps=steps, lr=lr, warmup_steps=warmup_steps, schedule=schedule,
-                        eval_every=max(1, steps // 6), monitor="mask_accuracy", mode="max", restore_best=False,
-                        seed=seed, progress=progress, desc="pre-training BERT", device=device)
+    objective: str = "mlm+nsp"  # "mlm+nsp", "mlm" or "ltr" (see course_lib.bert.OBJECTIVES)
+    steps: int = 1500
+    seed: int = 0  # corpus, tokenizer, initial weights, masking and batch order
+    vocab_size: int = 2000  # WordPiece vocabulary (at 2,000 every toy word is one piece)
+    num_documents: int = 6000  # documents of the train split
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    intermediate_size: int | None = None  # None: 4 x hidden_size
+    batch_size: int = 128  # sentence pairs per step
+    max_length: int = 64  # pieces per pair, [CLS] and [SEP]s included
+    lr: float = 3e-3
+    warmup_steps: int | None = None  # None: steps // 15 (100 of 1,500)
+    schedule: str = "linear"  # after warm-up: "linear" or "cosine" to 0, or "constant"
+    initializer_range: float = 0.1
+    embedding_init: str | None = "ppmi"  # or None
+    ppmi_window: int = 40
+    evaluations: int = 6  # held-out evaluations during training (on 300 validation documents)
+    threads: int = 1
 
-    def run(model):
-        corpus = toyworld_corpus("train", seed=seed, num_documents=num_documents)
-        held_out = list(pretraining_batches(toyworld_corpus("validation", seed=seed, num_documents=300),
-                                            tokenizer, 256, max_length, seed=seed + 1000)())
-        before = torch.get_num_threads()
-        if threads is not None:
-            torch.set_num_threads(threads)
-        try:  # the SVD too runs on `threads` threads: its rounding, and so the model, depends on the count
-            if embedding_init == "ppmi":
-                ppmi_word_embeddings(model, corpus, tokenizer, window=ppmi_window)
-            return fit(model, pretraining_batches(corpus, tokenizer, batch_size, max_length, seed), train,
-                       evaluate=lambda m: pretraining_accuracy(m, held_out, tokenizer.mask_token_id),
-                       step=pretraining_step)
-        finally:
-            torch.set_num_threads(before)
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.embedding_init not in (None, "ppmi"):
+            raise ValueError(f"embedding_init must be None or 'ppmi', got {self.embedding_init!r}")
+        for name in ("steps", "hidden_size", "num_hidden_layers", "num_attention_heads", "batch_size", "evaluations",
+                     "threads", "num_documents"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ToyBertSettings.{name} must be >= 1, got {getattr(self, name)}")
 
-    fingerprint = (tokenizer.vocab, [s.text for s in toyworld_corpus("train", seed=seed, num_documents=3)])
-    key = config_key(config, dataclasses.replace(train, progress=False), num_documents, batch_size, max_length,
-                     fingerprint,  # a changed toy world trains a new model
-                     *(() if embedding_init is None else (embedding_init, ppmi_window)))  # a bar changes nothing
-    model, history = load_or_train("toy-bert", lambda: BertForPreTraining(config), run, key)
-    return model.eval(), tokenizer, history
+    @property
+    def name(self) -> str:  # the cache file's prefix
+        return "toy-bert" if self.objective == "mlm+nsp" else f"toy-bert-{self.objective}"
+
+    def tokenizer(self):
+        return toy_wordpiece(self.vocab_size, self.num_documents, self.seed)
+
+    def config(self) -> BertConfig:
+        intermediate = 4 * self.hidden_size if self.intermediate_size is None else self.intermediate_size
+        return dataclasses.replace(
+            toy_bert_config(self.tokenizer().vocab_size, self.hidden_size, self.num_hidden_layers,
+                            self.num_attention_heads, intermediate, self.initializer_range),
+            is_decoder=self.objective == "ltr")
+
+    def build(self) -> BertForPreTraining:
+        return BertForPreTraining(self.config())
+
+    def train_config(self, device: torch.device | str = "auto", progress: bool = True) -> TrainConfig:
+        warmup = max(1, self.steps // 15) if self.warmup_steps is None else self.warmup_steps
+        monitor = "next_token_accuracy" if self.objective == "ltr" else "mask_accuracy"
+        desc = "pre-training BERT" if self.objective == "mlm+nsp" else (
+            f"pre-training: {self.objective}, {self.num_hidden_layers}x{self.hidden_size}")
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=warmup,
+                           schedule=self.schedule, eval_every=max(1, self.steps // self.evaluations),
+                           monitor=monitor, mode="max", restore_best=False, seed=self.seed, progress=progress,
+                           desc=desc, device=device)
+
+    def train(self, model: BertForPreTraining, device: torch.device, progress: bool) -> History:
+        tokenizer = self.tokenizer()
+        corpus = toyworld_corpus("train", seed=self.seed, num_documents=self.num_documents)
+        held_out = list(pretraining_batches(toyworld_corpus("validation", seed=self.seed, num_documents=300),
+                                            tokenizer, 256, self.max_length, seed=self.seed + 1000)())
+        if self.embedding_init == "ppmi":
+            ppmi_word_embeddings(model, corpus, tokenizer, window=self.ppmi_window)
+        if self.objective == "ltr":
+            evaluate = lambda m: next_token_accuracy(m, held_out)  # noqa: E731
+        else:
+            evaluate = lambda m: pretraining_accuracy(m, held_out, tokenizer.mask_token_id)  # noqa: E731
+        batches = pretraining_batches(corpus, tokenizer, self.batch_size, self.max_length, self.seed)
+        return fit(model, batches, self.train_config(device, progress), evaluate=evaluate,
+                   step=objective_step(self.objective))
+
+
+def pretrained_toy_bert(settings: ToyBertSettings | None = None, device: str = "auto", progress: bool = True
+                        ) -> tuple[BertForPreTraining, WordPieceTokenizer, History]:
+    """The toy BERT that ``settings`` describes (default: notebook 09's), pre-trained once, then from the cache.
+
+    Returns ``(model, tokenizer, history)``: a ``BertForPreTraining`` in eval mode, its ``WordPieceTokenizer``
+    and the training ``History`` (held-out ``nsp_accuracy``, ``mask_accuracy`` ... or, for ``"ltr"``,
+    ``next_token_accuracy``, on 300 validation documents). Notebooks 10-12 call it with notebook 09's settings.
+    """
+    settings = ToyBertSettings() if settings is None else settings
+    model, history = pretrained(settings, device, progress)
+    return model, settings.tokenizer(), history

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from course_lib.base import get_device
+from course_lib.core.fields import check_fields
 
 Batch = Any
 
@@ -48,12 +49,13 @@ class TrainConfig:
     patience: int | None = None  # stop after this many evaluations without improvement
     restore_best: bool = True  # end with the weights of the best evaluation
     checkpoint: str | Path | None = None  # where the best weights are written (atomically)
-    device: str = "auto"
+    device: str | torch.device = "auto"
     seed: int | None = 0  # seeds torch before training starts; None leaves the generators alone
     progress: bool = True  # a tqdm progress bar
     desc: str = "training"
 
     def __post_init__(self) -> None:
+        check_fields(self)  # e.g. steps=1e3 from papermill: refused here, not deep inside fit
         if self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
         if self.schedule not in ("constant", "linear", "cosine"):
@@ -246,14 +248,25 @@ def _progress(config: TrainConfig):
     return tqdm(total=config.steps, desc=config.desc, leave=True, mininterval=0.5)
 
 
+def file_mode() -> int:
+    """The mode a new file gets under the user's umask (``mkstemp`` alone gives 0600, unreadable to a class)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def save_checkpoint(model: nn.Module, path: str | Path, extra: dict | None = None) -> Path:
-    """Write ``{"state_dict": ..., "extra": ...}`` to a temp file beside ``path``, then rename."""
+    """Write ``{"state_dict": ..., "extra": ...}`` to a uniquely named temp file beside ``path``, then rename.
+
+    The file gets the user's umask; on any failure the temp file is removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     os.close(fd)
     try:
         torch.save({"state_dict": model.state_dict(), "extra": extra or {}}, tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -264,15 +277,16 @@ def save_checkpoint(model: nn.Module, path: str | Path, extra: dict | None = Non
 def load_checkpoint(model: nn.Module, path: str | Path, map_location: str | torch.device = "cpu") -> dict:
     """Load weights saved by ``save_checkpoint`` (``weights_only=True``); returns the ``extra`` dict.
 
-    A file that is not a checkpoint, or whose keys or shapes do not match the model, raises one
-    ``ValueError`` that names the missing, unexpected and mismatched keys.
+    A file that cannot be read at all (missing, permissions, I/O) raises its ``OSError``; a file that is not
+    a checkpoint (truncated, another format) or whose keys or shapes do not match the model raises one
+    ``ValueError`` that names the file and the missing, unexpected and mismatched keys.
     """
     path = Path(path)
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
+    except OSError:
         raise
-    except Exception as err:
+    except Exception as err:  # truncated zip, a pickle that is not ours, ...
         raise ValueError(f"{path} is not a readable checkpoint ({type(err).__name__}: {err}); "
                          "delete it and train again") from err
     if not isinstance(data, dict) or "state_dict" not in data:

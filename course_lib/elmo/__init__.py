@@ -30,8 +30,8 @@ from course_lib.elmo.heads import (
     TokenTagger,
 )
 from course_lib.elmo.pretrained import (
+    BiLMSettings,
     bilm_batches,
-    bilm_train_config,
     pretrained_bilm,
     train_bilm,
 )
@@ -57,8 +57,8 @@ from course_lib.elmo.viz import (
 __all__ = [
     "BiLM",
     "bilm_batches",
-    "bilm_train_config",
     "BiLMConfig",
+    "BiLMSettings",
     "BOS_ID",
     "BOW",
     "CharEncoder",

@@ -3,13 +3,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
+from torch import nn
 
-from course_lib.core import History, TrainConfig, config_key, fit, load_or_train
+from course_lib.core import History, TrainConfig, fit, pretrained
 from course_lib.elmo.bilm import PAD_ID, BiLM, BiLMConfig
+from course_lib.lm import LMDataConfig, LMRecipe
+from course_lib.lm.ngram import token_lists
 from course_lib.text import length_buckets, pad_batch
 
 
@@ -30,18 +34,9 @@ def bilm_batches(sentences: Sequence[Sequence[str]], bilm: BiLM, batch_size: int
     return epoch
 
 
-def bilm_train_config(steps: int = 1000, seed: int = 0, progress: bool = True) -> TrainConfig:
-    """Adam at 2e-2 with warm-up, decayed linearly to 0, clipped at 1 (as the LSTM LM of notebook 02).
-
-    On the toy world 2e-2 and 3e-2 reached the same perplexity in 800 steps; 8e-3 was clearly slower.
-    """
-    return TrainConfig(steps=steps, lr=2e-2, warmup_steps=100, schedule="linear", grad_clip=1.0,
-                       eval_every=max(1, steps // 5), monitor="val_loss", seed=seed, progress=progress, desc="biLM")
-
-
 def train_bilm(model: BiLM, train_sentences: Sequence[Sequence[str]], validation_sentences: Sequence[Sequence[str]],
                config: TrainConfig, batch_size: int = 64) -> History:
-    """Train with ``course_lib.train.fit``; ``val_loss`` is the mean of the two directions' nats per token."""
+    """Train with ``course_lib.core.fit``; ``val_loss`` is the mean of the two directions' nats per token."""
     batches = bilm_batches(train_sentences, model, batch_size, seed=config.seed or 0)
 
     def evaluate(m: BiLM) -> dict[str, float]:
@@ -51,32 +46,36 @@ def train_bilm(model: BiLM, train_sentences: Sequence[Sequence[str]], validation
     return fit(model, batches, config, evaluate=evaluate)
 
 
-def pretrained_bilm(seed: int = 0, config: BiLMConfig | None = None, steps: int = 1000, data=None,
-                    progress: bool = True) -> tuple[BiLM, History]:
-    """The biLM of notebook 03, trained once (deterministically), then read from the cache.
+@dataclass(frozen=True)
+class BiLMSettings(LMRecipe):
+    """The biLM of notebook 03 (and the deeper or shallower ones of notebook 04's depth experiment).
 
-    ``data`` is a ``course_lib.lm.LMDataConfig`` (corpus, sizes, batch size). Returns ``(model in eval
-    mode, history)``. The cache key covers every setting, the vocabulary and the first sentences of the
-    corpus, so other settings (a deeper model, more steps) or a changed corpus train and cache another model.
+    Adam at ``lr`` with ``warmup_steps`` of warm-up, decayed linearly to 0, clipped at 1 (as the LSTM LM of
+    notebook 02). On the toy world 2e-2 and 3e-2 reached the same perplexity in 800 steps; 8e-3 was clearly slower.
     """
-    from course_lib.lm import LMDataConfig, lm_vocab, load_lm_corpus, toyworld_vocab
 
-    data = data or LMDataConfig(seed=seed)
-    train_config = bilm_train_config(steps, seed=seed, progress=progress)
-    corpus = lambda split, n: [list(s.tokens) for s in load_lm_corpus(data.corpus, split, data.seed, n)]  # noqa: E731
-    first = [" ".join(s) for s in corpus("train", 3)]
-    vocab = toyworld_vocab() if data.corpus == "toyworld" else lm_vocab(data.corpus, corpus("train", data.train_documents))
-    config = dataclasses.replace(config or BiLMConfig(), vocab_size=len(vocab))
+    name: ClassVar[str] = "bilm"
+    model_class: ClassVar[type[nn.Module]] = BiLM
+    model: BiLMConfig = field(default_factory=BiLMConfig)
+    data: LMDataConfig | None = None  # None: the toy world with this seed (LMDataConfig(seed=seed))
+    steps: int = 1000
+    lr: float = 2e-2
+    warmup_steps: int = 100
+    seed: int = 0
+    threads: int = 1  # small LSTMs trained fastest on one thread here
 
-    def build() -> BiLM:
-        with torch.random.fork_rng(devices=[]):  # the same initial weights wherever it is called
-            torch.manual_seed(seed)
-            return BiLM(config, vocab)
+    def train_config(self, device: torch.device | str = "auto", progress: bool = True) -> TrainConfig:
+        return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=self.warmup_steps, schedule="linear",
+                           grad_clip=1.0, eval_every=max(1, self.steps // 5), monitor="val_loss", seed=self.seed,
+                           progress=progress, desc="biLM", device=device)
 
-    def train(model: BiLM) -> History:
-        held_out = corpus("validation", 200)[: data.validation_sentences]
-        return train_bilm(model, corpus("train", data.train_documents), held_out, train_config, data.batch_size)
+    def train(self, model: nn.Module, device: torch.device, progress: bool) -> History:
+        sentences = token_lists(self.train_sentences())
+        return train_bilm(model, sentences, self.held_out(), self.train_config(device, progress),
+                          self.data.batch_size)
 
-    key = config_key(config, data, dataclasses.replace(train_config, progress=True), seed, vocab.itos, first)
-    model, history = load_or_train("bilm", build, train, key)
-    return model.eval(), history
+
+def pretrained_bilm(settings: BiLMSettings | None = None, device: str = "auto",
+                    progress: bool = True) -> tuple[BiLM, History]:
+    """The biLM that ``settings`` describes (default: notebook 03's), trained once, then read from the cache."""
+    return pretrained(BiLMSettings() if settings is None else settings, device, progress)

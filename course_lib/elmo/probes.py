@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from course_lib.core import standardize_layers, train_probe
-from course_lib.elmo.bilm import PAD_ID, BiLMConfig
+from course_lib.elmo.bilm import PAD_ID
 from course_lib.elmo.features import layer_features
-from course_lib.elmo.pretrained import pretrained_bilm
+from course_lib.elmo.pretrained import BiLMSettings, pretrained_bilm
 from course_lib.elmo.scalar_mix import ScalarMix
 from course_lib.text import Vocab, pad_batch
 
@@ -177,17 +177,18 @@ class DepthResult:
     seconds: float  # training time (0 when it came from the cache... as recorded when it was trained)
 
 
-def depth_experiment(depths: Sequence[int], config: BiLMConfig, steps: int, data, held_out: Sequence[Sequence[str]],
-                     sense_data: tuple, pos_data: tuple, seed: int = 0, progress: bool = True) -> list[DepthResult]:
-    """Train (or load from the cache) one biLM per depth and measure it the same way.
+def depth_experiment(depths: Sequence[int], settings: BiLMSettings, held_out: Sequence[Sequence[str]],
+                     sense_data: tuple, pos_data: tuple, progress: bool = True) -> list[DepthResult]:
+    """Train (or load from the cache) one biLM per depth (``settings`` with ``model.num_layers`` replaced) and
+    measure it the same way.
 
     ``sense_data`` = (train sentences, train positions, y_train, test sentences, test positions, y_test);
     ``pos_data`` = (train sentences, y_train per word flattened, test sentences, y_test flattened).
     """
     out = []
     for depth in depths:
-        model, history = pretrained_bilm(seed=seed, config=dataclasses.replace(config, num_layers=depth),
-                                         steps=steps, data=data, progress=progress)
+        deeper = dataclasses.replace(settings, model=dataclasses.replace(settings.model, num_layers=depth))
+        model, history = pretrained_bilm(deeper, progress=progress)
         f, b = model.perplexities(held_out)
         s_train, p_train, ys_train, s_test, p_test, ys_test = sense_data
         tr, _ = layer_features(model, s_train, p_train)

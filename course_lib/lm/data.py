@@ -8,37 +8,31 @@ from dataclasses import dataclass
 
 import torch
 
-from course_lib.data.corpus import Corpus
-from course_lib.lm.ngram import _token_lists
+from course_lib.data import Corpus, load_corpus, toy_world, toyworld_corpus
+from course_lib.lm.ngram import token_lists
 from course_lib.text import Vocab, length_buckets
 
 
 def toyworld_vocab() -> Vocab:
     """The course's special tokens, then every word of the default toy world, in its order."""
-    from course_lib.data.toyworld import toy_world
-
     return Vocab(toy_world().vocabulary)
 
 
 def load_lm_corpus(corpus: str, split: str, seed: int = 0, num_documents: int | None = None) -> Corpus:
     """The first ``num_documents`` documents of a split: the toy world, or any ``load_corpus`` source."""
     if corpus == "toyworld":
-        from course_lib.data.toyworld import toyworld_corpus
-
         return toyworld_corpus(split, seed, num_documents)  # generates only what it needs
-    from course_lib.data.loaders import load_corpus
-
     return load_corpus(corpus, split, seed, max_documents=num_documents)
 
 
 def lm_vocab(corpus: str, train: Iterable) -> Vocab:
     """The toy world's full vocabulary, or the words seen at least twice in ``train`` (the rest is [UNK])."""
-    return toyworld_vocab() if corpus == "toyworld" else Vocab.build(_token_lists(train), min_freq=2)
+    return toyworld_vocab() if corpus == "toyworld" else Vocab.build(token_lists(train), min_freq=2)
 
 
 def sentence_ids(sentences: Iterable, vocab: Vocab) -> list[list[int]]:
     """``[<bos>, w_1 .. w_n, <eos>]`` ids per sentence: the model reads from <bos> and predicts up to <eos>."""
-    return [[vocab.bos_id, *vocab.encode(tokens), vocab.eos_id] for tokens in _token_lists(sentences)]
+    return [[vocab.bos_id, *vocab.encode(tokens), vocab.eos_id] for tokens in token_lists(sentences)]
 
 
 def sentence_batches(sentences: Iterable, vocab: Vocab, batch_size: int = 64, seed: int = 0

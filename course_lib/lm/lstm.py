@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_lib.text import pad_batch
+from course_lib.lm.sentence_lm import SentenceLM
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (L, B, H) for a stack, (B, H) for one cell
 
@@ -130,7 +129,7 @@ class LSTMLMConfig:
                    mkldnn=False)
 
 
-class LSTMLM(nn.Module):
+class LSTMLM(SentenceLM):
     """A stacked LSTM language model: p(w_t | w_1 .. w_{t-1}) for every position at once.
 
     ``forward(input_ids (B, T), targets (B, T) | None, state) -> (logits (B, T, V), loss | None)``;
@@ -173,63 +172,10 @@ class LSTMLM(nn.Module):
         logits, _ = self.logits_and_state(input_ids, state)
         return logits, (None if targets is None else self.loss(logits, targets))
 
-    def _words(self):
-        if self.vocab is None:
-            raise ValueError("this LSTMLM has no vocabulary: build it as LSTMLM(config, vocab)")
-        return self.vocab
-
-    @torch.no_grad()
-    def token_logprobs(self, sentences: Sequence[Sequence[str]], batch_size: int = 512) -> list[np.ndarray]:
-        """log p(w_t | <bos> w_1 .. w_{t-1}) for each word and the final <eos> of each sentence.
-
-        Each sentence is read on its own from <bos> (the sentence-level model the toy world's bound
-        assumes). Returns one float64 array of ``len(sentence) + 1`` entries per sentence.
-        """
-        vocab, was_training = self._words(), self.training
-        self.eval()
-        encoded = [[vocab.bos_id, *vocab.encode(list(s)), vocab.eos_id] for s in sentences]
-        out: list[np.ndarray] = []
-        device = self.embedding.weight.device
-        for start in range(0, len(encoded), batch_size):
-            chunk = encoded[start:start + batch_size]
-            ids, _ = pad_batch(chunk, vocab.pad_id)  # (B, T + 1)
-            ids = ids.to(device)
-            logits, _ = self.logits_and_state(ids[:, :-1])  # (B, T, V)
-            logp = logits.float().log_softmax(-1).gather(-1, ids[:, 1:, None]).squeeze(-1).double().cpu()
-            out.extend(logp[i, : len(seq) - 1].numpy() for i, seq in enumerate(chunk))
-        self.train(was_training)
-        return out
-
-    @torch.no_grad()
-    def sample(self, num_sentences: int, max_length: int = 30, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> list[list[str]]:
-        """Sentences drawn word by word from the model, from <bos> until <eos> (or ``max_length`` words).
-
-        Special tokens other than <eos> are never drawn. ``generator`` (CPU) makes the draw repeatable.
-        """
-        vocab, was_training = self._words(), self.training
-        self.eval()
-        device = self.embedding.weight.device
-        banned = torch.tensor(sorted(vocab.special_ids - {vocab.eos_id}), device=device)
-        tokens = torch.full((num_sentences, 1), vocab.bos_id, device=device)
-        state, finished, words = None, torch.zeros(num_sentences, dtype=torch.bool), []
-        for _ in range(max_length + 1):
-            logits, state = self.logits_and_state(tokens, state)  # (B, 1, V)
-            logits = logits[:, -1].float() / temperature
-            logits[:, banned] = -math.inf
-            probs = torch.softmax(logits, -1).cpu()
-            tokens = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
-            words.append(tokens[:, 0])
-            finished |= tokens[:, 0] == vocab.eos_id
-            tokens = tokens.to(device)
-            if finished.all():
-                break
-        out = []
-        for row in torch.stack(words, 1).tolist():
-            cut = row.index(vocab.eos_id) if vocab.eos_id in row else min(len(row), max_length)
-            out.append(vocab.decode(row[:cut]))
-        self.train(was_training)
-        return out
+    def next_token_logits(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
+        """One generation step: the first call reads the whole prompt, later ones only the newest token."""
+        logits, state = self.logits_and_state(ids if state is None else ids[:, -1:], state)
+        return logits[:, -1], state
 
 
 def detach_state(state: State) -> State:

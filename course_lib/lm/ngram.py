@@ -19,14 +19,14 @@ class LanguageModel(Protocol):
         ...
 
 
-def _token_lists(sentences: Iterable) -> list[list[str]]:
+def token_lists(sentences: Iterable) -> list[list[str]]:
     """Sentences as token lists: ``Sentence`` objects, a ``Corpus`` or plain lists of words."""
     return [list(getattr(s, "tokens", s)) for s in sentences]
 
 
 def cross_entropy(model: LanguageModel, sentences: Iterable) -> float:
     """Mean negative log-likelihood in nats per predicted token (words + one <eos> per sentence)."""
-    logps = model.token_logprobs(_token_lists(sentences))
+    logps = model.token_logprobs(token_lists(sentences))
     num_tokens = sum(len(lp) for lp in logps)
     if num_tokens == 0:
         raise ValueError("no sentences to score")
@@ -72,7 +72,7 @@ class NGramLM:
         if order < 1:
             raise ValueError(f"order must be >= 1, got {order}")
         grams: Counter = Counter()
-        for tokens in _token_lists(sentences):
+        for tokens in token_lists(sentences):
             ids = [vocab.bos_id] * (order - 1) + vocab.encode(tokens) + [vocab.eos_id]
             grams.update(tuple(ids[i - order + 1: i + 1]) for i in range(order - 1, len(ids)))
         levels = [grams]

@@ -93,6 +93,26 @@ class TransformerEncoderLayer(nn.Module):
         return self.norm2(x + self.dropout(self.ffn(x))), weights
 
     @classmethod
+    def from_bert(cls, layer: nn.Module, num_heads: int, activation: str = "gelu") -> TransformerEncoderLayer:
+        """A copy of a BERT layer (``course_lib.bert``'s or Hugging Face's ``BertLayer``): outputs are equal.
+
+        BERT's layer is this post-LN layer under other names; ``BERT_LAYER_NAMES`` renames every weight
+        (``attention.self.query`` -> ``self_attn.query`` ...). ``activation``: BERT's ``hidden_act``.
+        """
+        state = layer.state_dict()
+        d_model, d_ff = state["attention.self.query.weight"].shape[0], state["intermediate.dense.weight"].shape[0]
+        eps = layer.attention.output.LayerNorm.eps
+        new = cls(d_model, num_heads, d_ff, dropout=0.0, activation=activation, layer_norm_eps=eps)
+        renamed = {}
+        for key, value in state.items():
+            prefix = next((p for p in BERT_LAYER_NAMES if key.startswith(p + ".")), None)
+            if prefix is None:
+                raise ValueError(f"{type(layer).__name__} has a weight {key!r} that no BERT_LAYER_NAMES entry maps")
+            renamed[BERT_LAYER_NAMES[prefix] + key[len(prefix):]] = value
+        new.load_state_dict(renamed)  # strict: every weight of the layer is filled
+        return new.to(value.device).train(layer.training)
+
+    @classmethod
     def from_torch(cls, layer: nn.TransformerEncoderLayer) -> TransformerEncoderLayer:
         """Copy an ``nn.TransformerEncoderLayer`` (relu or gelu, post- or pre-LN); outputs are equal."""
         activation = {F.relu: "relu", F.gelu: "gelu"}.get(layer.activation)

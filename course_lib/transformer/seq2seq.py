@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from course_lib.attention import padding_mask
-from course_lib.text import Vocab, length_buckets
+from course_lib.text import Vocab, length_buckets, pad_batch
+from course_lib.text.collate import collate_seq2seq
 from course_lib.transformer.layers import DecoderWeights, TransformerDecoder, TransformerEncoder
 from course_lib.transformer.positions import positional_encoding
 
@@ -169,8 +170,6 @@ class TransformerClassifier(nn.Module):
 def seq2seq_batches(examples: Sequence, vocab: Vocab, batch_size: int = 64,
                     seed: int = 0) -> Callable[[], list[dict[str, Tensor]]]:
     """A function giving one epoch of ``collate_seq2seq`` batches (similar lengths together, shuffled)."""
-    from course_lib.text.collate import collate_seq2seq
-
     generator = torch.Generator().manual_seed(seed)
     lengths = [len(e.source) for e in examples]
 
@@ -183,8 +182,6 @@ def seq2seq_batches(examples: Sequence, vocab: Vocab, batch_size: int = 64,
 def translate(model: Seq2SeqTransformer, sources: Sequence[Sequence[str]], vocab: Vocab,
               batch_size: int = 256, max_len: int | None = None) -> list[list[str]]:
     """Greedy outputs as tokens (up to, not including, <eos>) for source token lists."""
-    from course_lib.text import pad_batch
-
     device = next(model.parameters()).device
     was_training, out = model.training, []
     model.eval()

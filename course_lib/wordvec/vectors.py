@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
+
+from course_lib.core import majority_accuracy, train_probe
 
 if TYPE_CHECKING:
     pass
@@ -76,8 +80,6 @@ class WordVectors:
         try:
             return self.index[word]
         except (KeyError, TypeError):
-            import difflib
-
             close = difflib.get_close_matches(str(word), self.words, n=5, cutoff=0.6)
             hint = f"closest known words: {', '.join(close)}" if close else "no known word is close to it"
             raise KeyError(f"{word!r} is not in the vocabulary ({len(self)} words); {hint}") from None
@@ -169,8 +171,6 @@ class WordVectors:
 
         A line whose number of values differs from the first one raises ``ValueError`` naming the line.
         """
-        from pathlib import Path
-
         path = Path(path)
         words, rows, dim = [], [], None
         with path.open(encoding="utf-8") as f:
@@ -196,10 +196,6 @@ class WordVectors:
 
     def save_text(self, path) -> None:
         """Write word2vec's text format (``V C`` header, then ``word v1 ... vC``) atomically."""
-        import os
-        import tempfile
-        from pathlib import Path
-
         path = Path(path)
         if any(not w or any(ch.isspace() for ch in w) for w in self.words):
             raise ValueError("a word is empty or contains whitespace: the text format cannot hold it")
@@ -245,10 +241,10 @@ def category_precision(vectors: WordVectors, category: dict[str, str], k: int = 
     return float(np.mean(hits))
 
 
-def sense_classification(vectors: WordVectors, train: Sequence, test: Sequence, steps: int = 300,
-                         seed: int = 0) -> tuple[float, float]:
-    """Accuracy of a linear sense classifier whose only input is the static vector of the ambiguous token,
-    and the per-word majority baseline, both on ``test`` (``SenseExample``s: ``word``, ``label``).
+def sense_classification(vectors: WordVectors, train: Sequence, test: Sequence, seed: int = 0) -> tuple[float, float]:
+    """Accuracy of the course's linear probe (``course_lib.core.train_probe``) whose only input is the static
+    vector of the ambiguous token, and the per-word majority baseline, both on ``test`` (``SenseExample``s:
+    ``word``, ``label``).
 
     Every token of "bank" gets the same vector, so no classifier can beat predicting each word's most
     frequent sense: this is the limit of one vector per word type.
@@ -260,19 +256,6 @@ def sense_classification(vectors: WordVectors, train: Sequence, test: Sequence, 
     x_train = torch.stack([vectors[e.word] for e in train])
     x_test = torch.stack([vectors[e.word] for e in test])
     y_train, y_test = torch.tensor([e.label for e in train]), torch.tensor([e.label for e in test])
-    generator = torch.Generator().manual_seed(seed)
-    probe = nn.Linear(vectors.dim, int(max(y_train.max(), y_test.max())) + 1)
-    with torch.no_grad():
-        probe.weight.copy_(torch.randn(probe.weight.shape, generator=generator) * 0.01)
-        probe.bias.zero_()
-    optimizer = torch.optim.Adam(probe.parameters(), lr=0.05)
-    for _ in range(steps):
-        loss = F.cross_entropy(probe(x_train), y_train)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        accuracy = float((probe(x_test).argmax(1) == y_test).float().mean())
-    majority = {w: Counter(e.label for e in train if e.word == w).most_common(1)[0][0] for w in {e.word for e in train}}
-    baseline = float(np.mean([majority.get(e.word, 0) == e.label for e in test]))
+    accuracy = train_probe(x_train, y_train, x_test, y_test, seed=seed)
+    baseline = majority_accuracy([e.word for e in train], y_train, [e.word for e in test], y_test)
     return accuracy, baseline

@@ -37,7 +37,10 @@ import torch
 
 from course_lib import get_device, seed_everything, show_source
 from course_lib.data.loaders import load_corpus
-from course_lib.wordvec import SkipGramConfig, WordVectors, category_precision, cooccurrence_counts, one_hot, ppmi, ppmi_svd, sense_classification, sgns_loss, svd_vectors, train_skipgram
+from course_lib.wordvec import (
+    SkipGramConfig, WordVectors, category_precision, cooccurrence_counts, one_hot, ppmi, ppmi_svd,
+    sense_classification, sgns_loss, svd_vectors, train_skipgram
+)
 
 seed_everything(seed)
 dev = get_device(device)

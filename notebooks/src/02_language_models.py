@@ -47,7 +47,10 @@ from torch import nn
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source
-from course_lib.lm import LMDataConfig, LSTMCell, LSTMLMConfig, NGramLM, UniformLM, load_lm_corpus, lm_vocab, perplexity, pretrained_lstm_lm, stream_batches, unroll
+from course_lib.lm import (
+    LMDataConfig, LSTMCell, LSTMLMConfig, LSTMLMSettings, NGramLM, UniformLM, lm_vocab, load_lm_corpus, perplexity,
+    pretrained_lstm_lm, stream_batches, unroll
+)
 
 seed_everything(seed)
 torch.set_num_threads(threads)
@@ -253,7 +256,7 @@ assert_close(torch.stack(outputs, dim=1), reference(x)[0])
 print("our loop over lstm_step equals torch.nn.LSTM on a (3, 7, 5) batch")
 
 # %% [markdown]
-# `course_lib.lstm.LSTMCell` is the same step as a module, with torch's parameter names, and
+# `course_lib.lm.LSTMCell` is the same step as a module, with torch's parameter names, and
 # `unroll` runs a stack of cells over a sequence. Copied from a 2-layer `nn.LSTM`, it gives the same
 # outputs, final states and gradients:
 
@@ -283,8 +286,8 @@ print(f"outputs {tuple(ours.shape)}, final h and c {tuple(h_ours.shape)}: equal 
 # at once, beside this plot.
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.lm import native_lstm
 from course_lib.core import step_times
+from course_lib.lm import native_lstm
 
 lengths = [8, 16, 32, 64, 128]
 timed = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
@@ -350,7 +353,7 @@ print(config)
 # and each row into chunks of T tokens. The state at the end of one chunk starts the next, so the
 # model keeps reading, but it is *detached*: gradients flow back only T steps. That is
 # **back-propagation through time** (随时间反向传播), truncated. `stream_batches` makes such batches and
-# `tbptt_step` is the step function that `course_lib.train.fit` calls to carry the state:
+# `tbptt_step` is the step function that `course_lib.core.fit` calls to carry the state:
 
 # %%
 from course_lib.lm import tbptt_step
@@ -364,14 +367,15 @@ assert torch.equal(chunks[0]["targets"][:, -1], chunks[1]["input_ids"][:, 0])
 
 # %% [markdown]
 # Now we train the sentence-level model: batches of 64 sentences, Adam with a learning rate that
-# starts high and decays linearly to zero (no warm-up: `default_train_config`'s docstring says what
+# starts high and decays linearly to zero (no warm-up: `LSTMLMSettings`'s docstring says what
 # a warm-up cost here), gradients clipped, a fixed number of steps, seeded. It runs
-# through `course_lib.train.fit`, the course's one training loop. `pretrained_lstm_lm` caches the
+# through `course_lib.core.fit`, the course's one training loop. `pretrained_lstm_lm` caches the
 # trained weights, so later notebooks (and a second run of this one) load them instead of training.
 
 # %% tags=["nbval-ignore-output"]
 data = LMDataConfig(corpus=corpus, seed=seed, train_documents=train_documents)
-model, history = pretrained_lstm_lm(seed=seed, config=config, steps=steps, data=data)
+settings = LSTMLMSettings(model=config, data=data, steps=steps, seed=seed)  # every choice that shapes the weights
+model, history = pretrained_lstm_lm(settings)
 model = model.to(dev)
 print(f"{sum(p.numel() for p in model.parameters())} parameters; trained in {history.seconds:.0f} s")
 

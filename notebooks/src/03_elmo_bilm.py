@@ -45,8 +45,7 @@ from torch.nn import functional as F
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source
-from course_lib.elmo import BiLM, BiLMConfig, CharEncoder, word_characters
-from course_lib.elmo import pretrained_bilm
+from course_lib.elmo import BiLM, BiLMConfig, BiLMSettings, CharEncoder, pretrained_bilm, word_characters
 from course_lib.lm import LMDataConfig, NGramLM, lm_vocab, load_lm_corpus, perplexity
 
 seed_everything(seed)
@@ -187,15 +186,16 @@ print("vectors:", tuple(encoder(chars[None]).shape), "(B, T, D) for 3 words, one
 # %% [markdown]
 # ## 5 · Training the biLM
 #
-# `course_lib.elmo_heads.pretrained_bilm` trains the model with the course's loop
-# (`course_lib.train.fit`): batches of 64 sentences of similar length, every sentence read on its
+# `course_lib.elmo.pretrained_bilm` trains the model with the course's loop
+# (`course_lib.core.fit`): batches of 64 sentences of similar length, every sentence read on its
 # own from zero states (the exact bound is per sentence), Adam with a short warm-up and a learning
 # rate decayed to zero, gradients clipped, a fixed number of steps, seeded. The trained weights go
 # to the cache, so notebook 04 (and a second run of this one) loads them instead of training.
 
 # %% tags=["nbval-ignore-output"]
 data = LMDataConfig(corpus=corpus, seed=seed, train_documents=train_documents)
-bilm, history = pretrained_bilm(seed=seed, config=config, steps=steps, data=data)
+settings = BiLMSettings(model=config, data=data, steps=steps, seed=seed)  # every choice that shapes the weights
+bilm, history = pretrained_bilm(settings)
 bilm = bilm.to(dev)
 print(f"{count(bilm):,} parameters; trained in {history.seconds:.0f} s")
 

@@ -27,10 +27,6 @@
 # Parameters: papermill can override any of these, e.g. `-p depth_steps 400`.
 seed = 0  # every random draw in the notebook follows from it
 corpus = "toyworld"  # the tasks (part of speech, word sense) need the toy world's gold labels
-train_documents = 20000  # the biLM of notebook 03: the same settings load it from the cache
-hidden_size = 128
-num_layers = 2
-steps = 1000
 probe_documents = 3000  # labelled training documents for the probes (~4k sense tokens; 500 tagged sentences)
 test_documents = 1000  # labelled test documents
 depth_hidden_size = 64  # the depth experiment's smaller biLMs, one per depth
@@ -45,12 +41,12 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source
+from course_lib.core import majority_accuracy, probe_predictions, train_probe
 from course_lib.data import pos_tagging_examples, sense_examples, toy_world, toyworld_corpus
-from course_lib.elmo import BiLMConfig, ScalarMix
-from course_lib.elmo import Elmo, TokenTagger, layer_features, pretrained_bilm
-from course_lib.core import probe_predictions, train_probe
-from course_lib.elmo import DIRECTIONS, direction_features, learn_scalar_mix, mixed_probe_accuracy, train_scratch_tagger, within_across_cosine
-from course_lib.core import majority_accuracy
+from course_lib.elmo import (
+    BiLMConfig, BiLMSettings, DIRECTIONS, Elmo, ScalarMix, TokenTagger, direction_features, layer_features, learn_scalar_mix,
+    mixed_probe_accuracy, pretrained_bilm, train_scratch_tagger, within_across_cosine
+)
 from course_lib.lm import LMDataConfig
 
 seed_everything(seed)
@@ -65,15 +61,16 @@ world = toy_world()
 #
 # The biLM comes from notebook 03's cache (`pretrained_bilm` with the same settings; if it is not
 # there yet, it is trained now, in about a minute and a half). **Feature-based** means its weights
-# never change: a task only learns how to *read* its layers. `course_lib.elmo_heads.Elmo` wraps it:
+# never change: a task only learns how to *read* its layers. `course_lib.elmo.Elmo` wraps it:
 # the biLM frozen, one scalar mix per task.
 
 # %% tags=["nbval-ignore-output"]
-data = LMDataConfig(corpus=corpus, seed=seed, train_documents=train_documents)
-bilm, history = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=hidden_size, num_layers=num_layers),
-                                steps=steps, data=data)
+settings = BiLMSettings(seed=seed)  # notebook 03's defaults: its model, from the cache
+bilm, history = pretrained_bilm(settings)
 bilm = bilm.to(dev)
-print(f"biLM: {num_layers} layers x {hidden_size} per direction, trained for {steps} steps in {history.seconds:.0f} s")
+num_layers = settings.model.num_layers
+print(f"biLM: {settings.model.num_layers} layers x {settings.model.hidden_size} per direction, trained for "
+      f"{settings.steps} steps in {history.seconds:.0f} s")
 
 # %%
 elmo = Elmo(bilm, num_output_representations=2)  # two tasks: part of speech and word sense
@@ -427,14 +424,14 @@ print(f"Elmo + TokenTagger, 80 steps: part-of-speech accuracy {head_accuracy:.3f
 from course_lib.elmo import depth_experiment
 
 held_out = [list(s.tokens) for s in test_docs][:500]  # sentences
-depth_data = LMDataConfig(corpus=corpus, seed=seed, train_documents=depth_documents)
+depth_settings = BiLMSettings(model=BiLMConfig(hidden_size=depth_hidden_size), steps=depth_steps, seed=seed,
+                              data=LMDataConfig(corpus=corpus, seed=seed, train_documents=depth_documents))
 depth = depth_experiment(
-    [1, 2, 3, 4], BiLMConfig(hidden_size=depth_hidden_size), depth_steps, depth_data, held_out,
+    [1, 2, 3, 4], depth_settings, held_out,
     ([e.tokens for e in sense_train[:2000]], [e.position for e in sense_train[:2000]], ys_train[:2000],
      [e.tokens for e in sense_test], [e.position for e in sense_test], ys_test),
     ([e.tokens for e in pos_train[:200]], torch.tensor([tag_id[t] for e in pos_train[:200] for t in e.tags]),
-     [e.tokens for e in pos_test[:200]], torch.tensor([tag_id.get(t, 0) for e in pos_test[:200] for t in e.tags])),
-    seed=seed)
+     [e.tokens for e in pos_test[:200]], torch.tensor([tag_id.get(t, 0) for e in pos_test[:200] for t in e.tags])))
 print("training seconds per depth:", [round(r.seconds) for r in depth])
 
 # %%
@@ -509,7 +506,7 @@ done = elmo_checks.check_scalar_mix(scalar_mix)
 # %% [markdown]
 # **Exercise 2 · one direction's features.** Write `one_direction(layers, direction)`: given the L + 1
 # frozen layers (N, 2D), forward half first, return the `"forward"` or `"backward"` half of the
-# LSTM layers 1 .. L, concatenated: (N, L·D). (Section 6 used `course_lib.elmo_probes.direction_features`.)
+# LSTM layers 1 .. L, concatenated: (N, L·D). (Section 6 used `course_lib.elmo.direction_features`.)
 
 # %%
 def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:

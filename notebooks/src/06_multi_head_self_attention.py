@@ -201,7 +201,7 @@ print(f"per layer: {bert_base:,}; 12 layers: {12 * bert_base:,}; each of the 12 
 # *crane* is decided by its cue, the verb after it (*wades* or *hoists*, sometimes behind an adverb:
 # "the crane slowly hoists"), so the only way to tag *crane* right is for it to attend to its cue.
 #
-# The model, `SelfAttentionTagger` from `course_lib.attention_models`, is embeddings, then two layers
+# The model, `SelfAttentionTagger` from `course_lib.attention`, is embeddings, then two layers
 # of x + MultiHeadAttention(x, x, x) (the *residual* sum keeps each word's own identity beside what
 # it gathered; notebook 08 explains it), then a linear layer that tags every word. It has no notion
 # of word order: notebook 07 adds it.

@@ -39,8 +39,10 @@ from torch.testing import assert_close
 
 from course_lib import TrainConfig, fit, get_device, seed_everything, show_source, toyworld_corpus
 from course_lib.text import Vocab, pad_batch
-from course_lib.transformer import LearnedPositionalEmbedding, TransformerEncoder, offset_matrix, sinusoidal_positions
-from course_lib.transformer import TransformerClassifier, TransformerConfig
+from course_lib.transformer import (
+    LearnedPositionalEmbedding, TransformerClassifier, TransformerConfig, TransformerEncoder, offset_matrix,
+    sinusoidal_positions
+)
 
 seed_everything(seed)
 torch.set_num_threads(threads)

@@ -46,8 +46,10 @@ from course_lib.attention import causal_mask
 from course_lib.data import phrase_reversal_examples
 from course_lib.text import Vocab
 from course_lib.text.collate import collate_seq2seq
-from course_lib.transformer import FeedForward, TransformerDecoder, TransformerEncoderLayer
-from course_lib.transformer import Seq2SeqTransformer, TransformerConfig, joint_attention, sequence_exact_match, seq2seq_batches, translate
+from course_lib.transformer import (
+    FeedForward, Seq2SeqTransformer, TransformerConfig, TransformerDecoder, TransformerEncoderLayer,
+    joint_attention, seq2seq_batches, sequence_exact_match, translate
+)
 from course_lib.viz import AttentionExplorer, plot_attention
 
 seed_everything(seed)

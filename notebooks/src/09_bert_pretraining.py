@@ -25,26 +25,13 @@
 #    ceilings and simple baselines; the model is cached for notebooks 10–12.
 
 # %% tags=["parameters"]
-# Parameters: papermill can override any of these, e.g. `-p steps 3000 -p hidden_size 128`.
-# The defaults are those of `course_lib.bert_pretraining.pretrained_toy_bert()`, so the model trained here is
-# the one notebooks 10-12 load from the cache.
+# Parameters: papermill can override any of these, e.g. `-p steps 3000`, and any field of the model's
+# settings through `overrides`, e.g. `-y "{overrides: {hidden_size: 128, num_attention_heads: 8}}"`.
+# With the defaults the model trained here is the one notebooks 10-12 load from the cache.
 seed = 0  # every random draw in the notebook follows from it
 corpus = "toyworld"  # the toy world has exact NSP and cloze ceilings to measure against
-num_documents = 6000  # training documents (~27k sentences, ~21k sentence pairs per epoch)
-vocab_size = 2000  # WordPiece vocabulary: large enough that every toy-world word is one token
-hidden_size = 64  # H
-num_hidden_layers = 2  # L
-num_attention_heads = 4  # A
-intermediate_size = 256  # FFN width, 4H
-batch_size = 128  # sentence pairs per step
-max_length = 64  # tokens per pair, [CLS] and two [SEP] included
 steps = 1500  # optimizer steps of pre-training
-lr = 3e-3  # learning rate (AdamW), after a linear warm-up
-warmup_steps = 100
-schedule = "linear"  # after the warm-up the learning rate falls linearly to 0
-initializer_range = 0.1  # std of the random initial weights (BERT's own: 0.02; see section 7)
-embedding_init = "ppmi"  # word embeddings start from document-level PPMI + SVD vectors; None: random (section 7)
-threads = 1  # torch CPU threads while pre-training (1 was faster than 2 here; see section 7)
+overrides = {}  # other fields of ToyBertSettings (sizes, learning rate, initialisation ...); printed below
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 
 # %%
@@ -56,15 +43,19 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert import BertConfig, BertModel
-from course_lib.bert import cloze_baselines, mask_tokens, next_sentence_batch, pretrained_toy_bert, pretraining_accuracy, pretraining_batches, toy_bert_config, toy_wordpiece
+from course_lib.bert import (
+    BertConfig, BertModel, cloze_baselines, mask_tokens, next_sentence_batch, pretrained_toy_bert,
+    pretraining_accuracy, pretraining_batches, ToyBertSettings, toy_wordpiece
+)
 from course_lib.data.tasks import next_sentence_pairs as sentence_pairs
 
 seed_everything(seed)
 dev = get_device(device)
 assert corpus == "toyworld", "the ceilings of this notebook are computed exactly from the toy world"
 world = toy_world()
-train_corpus = toyworld_corpus("train", seed=seed, num_documents=num_documents)
+settings = ToyBertSettings(seed=seed, steps=steps, **overrides)  # every choice that shapes the weights
+print(settings)
+train_corpus = toyworld_corpus("train", seed=seed, num_documents=settings.num_documents)
 test_corpus = toyworld_corpus("test", seed=seed, num_documents=300)  # held out: never trained or tuned on
 print(train_corpus)
 print(test_corpus)
@@ -117,7 +108,7 @@ fig.tight_layout()
 # word accuracy); a handful of words seen once or twice, and words it never saw, are spelled out from pieces.
 
 # %%
-tokenizer = toy_wordpiece(vocab_size, num_documents, seed)
+tokenizer = settings.tokenizer()  # toy_wordpiece(settings.vocab_size, settings.num_documents, seed)
 word_counts = train_corpus.counts()
 split = sorted(w for w in word_counts if len(tokenizer.tokenize(w)) > 1)
 share = sum(word_counts[w] for w in split) / sum(word_counts.values())
@@ -163,8 +154,7 @@ print("segment:", pair.token_type_ids)
 
 # %%
 seed_everything(seed)
-demo = BertModel(toy_bert_config(tokenizer.vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-                                 intermediate_size)).eval()
+demo = BertModel(settings.config()).eval()
 ids = torch.tensor([pair.input_ids])
 types = torch.tensor([pair.token_type_ids])
 emb = demo.embeddings
@@ -211,8 +201,7 @@ show_source(type(emb))
 # %%
 print(f"{'':12}{'L':>4}{'H':>6}{'A':>4}{'formula V·H + 12·L·H²':>24}{'exact count':>14}{'module':>14}")
 for name, config in [("BERT-base", BertConfig.base()), ("BERT-large", BertConfig.large()),
-                     ("toy BERT", toy_bert_config(tokenizer.vocab_size, hidden_size, num_hidden_layers,
-                                                  num_attention_heads, intermediate_size))]:
+                     ("toy BERT", settings.config())]:
     V, H, L = config.vocab_size, config.hidden_size, config.num_hidden_layers
     rough = V * H + 12 * L * H * H
     with torch.device("meta"):
@@ -240,7 +229,7 @@ for name, config in [("BERT-base", BertConfig.base()), ("BERT-large", BertConfig
 # Here is the rule on a batch of real sentence pairs (`·` = label ignored):
 
 # %%
-pairs = next_sentence_batch(test_corpus, tokenizer, max_length=max_length, seed=seed)
+pairs = next_sentence_batch(test_corpus, tokenizer, max_length=settings.max_length, seed=seed)
 g = torch.Generator().manual_seed(seed)
 inputs, labels = mask_tokens(pairs["input_ids"][:4], tokenizer, generator=g)
 for row in range(4):
@@ -352,23 +341,16 @@ assert abs(bayes - nsp_ceiling) < 0.02
 # by the rest. With them NSP leaves chance after ~250 steps instead of ~1,700. Vectors counted within
 # a sentence-sized window help MLM more but NSP much less: they say "same sentence slot", not "same
 # topic". This is a small-budget trick, not part of BERT: with enough steps the random start gets
-# there too (papermill's `-y "{embedding_init: null, initializer_range: 0.02, steps: 5000}"` shows it).
+# there too (papermill's `-y "{overrides: {embedding_init: null, initializer_range: 0.02}, steps: 5000}"` shows it).
 
 # %%
-config = toy_bert_config(tokenizer.vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
-                         intermediate_size, initializer_range)
+config = settings.config()
 print(config)
 print(f"{config.num_parameters(pretraining_heads=True):,} parameters with the pre-training heads")
 
 # %% tags=["nbval-ignore-output"]
-settings = dict(  # the notebook's parameters, as pretrained_toy_bert takes them
-    steps=steps, seed=seed, vocab_size=vocab_size, num_documents=num_documents, hidden_size=hidden_size,
-    num_hidden_layers=num_hidden_layers, num_attention_heads=num_attention_heads,
-    intermediate_size=intermediate_size, batch_size=batch_size, max_length=max_length, lr=lr,
-    warmup_steps=warmup_steps, schedule=schedule, threads=threads, device=device,
-    initializer_range=initializer_range, embedding_init=embedding_init)
 start = time.perf_counter()
-model, tokenizer, history = pretrained_toy_bert(**settings)
+model, tokenizer, history = pretrained_toy_bert(settings, device=device)
 print(f"pre-trained {steps} steps in {history.seconds:.1f} s (this call: {time.perf_counter() - start:.1f} s)")
 
 # %% [markdown]
@@ -412,7 +394,7 @@ fig.tight_layout()
 # the character's name, which makes it easier.
 
 # %%
-held_out = list(pretraining_batches(test_corpus, tokenizer, 256, max_length, seed=seed + 2000)())
+held_out = list(pretraining_batches(test_corpus, tokenizer, 256, settings.max_length, seed=seed + 2000)())
 with torch.no_grad():
     metrics = pretraining_accuracy(model.to("cpu"), held_out, tokenizer.mask_token_id)
 baselines = cloze_baselines(train_corpus, tokenizer, held_out)
@@ -466,7 +448,7 @@ print("exact:     ", ", ".join(f"{w} {p:.2f}" for w, p in world.cloze_posterior(
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
-again, _, _ = pretrained_toy_bert(**settings, progress=False)
+again, _, _ = pretrained_toy_bert(settings, device=device, progress=False)
 print(f"loaded from the cache in {time.perf_counter() - start:.1f} s")
 
 # %%

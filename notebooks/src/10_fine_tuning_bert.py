@@ -40,7 +40,6 @@ steps = 150  # fine-tuning steps per task (the same for every model)
 qa_steps = 300  # question answering learns more (a verb's base form to its inflected form, for ~100 verbs)
 lr = 2e-3  # peak learning rate for fine-tuning and from scratch (AdamW, warm-up then linear decay)
 feature_lr = 1e-2  # for the feature-based heads (only the mix and the head learn)
-bilm_hidden_size, bilm_layers, bilm_steps, bilm_documents = 128, 2, 1000, 20000  # notebook 04's biLM
 threads = 1  # torch CPU threads: small models run fastest on one thread here
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 
@@ -52,11 +51,13 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert import pretrained_toy_bert
-from course_lib.bert import BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, BertForWordPairClassification, best_spans, fine_tune, macro_f1, predict
-from course_lib.bert import BertModel
+from course_lib.bert import (
+    BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification,
+    BertForWordPairClassification, BertModel, best_spans, collate_sense_tagging, evaluate_classifier, evaluate_qa,
+    evaluate_tagger, fine_tune, macro_f1, predict, pretrained_toy_bert, qa_predictions, shuffled_epochs,
+    task_batches
+)
 from course_lib.data.tasks import pos_tagging_examples, qa_examples, same_sense_pairs, sense_examples, spam_messages
-from course_lib.bert import collate_sense_tagging, evaluate_classifier, evaluate_qa, evaluate_tagger, qa_predictions, shuffled_epochs, task_batches
 from course_lib.text import collate_classification, collate_pairs, collate_qa, collate_tagging
 
 seed_everything(seed)
@@ -499,15 +500,11 @@ print("from scratch: done")
 # skip-gram vectors trained now on the training documents (notebook 01's method, small settings).
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.elmo import BiLMConfig
-from course_lib.elmo import layer_features, pretrained_bilm
-from course_lib.elmo import learn_scalar_mix
-from course_lib.wordvec import SkipGramConfig, train_skipgram
 from course_lib.bert import mean_pool, pair_features
-from course_lib.lm import LMDataConfig
+from course_lib.elmo import BiLMSettings, layer_features, learn_scalar_mix, pretrained_bilm
+from course_lib.wordvec import SkipGramConfig, train_skipgram
 
-bilm, _ = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),
-                          steps=bilm_steps, data=LMDataConfig(corpus=corpus, seed=seed, train_documents=bilm_documents))
+bilm, _ = pretrained_bilm(BiLMSettings(seed=seed))  # notebook 03's biLM, from the cache
 bilm = bilm.to(dev)
 skipgram, _, skipgram_history = train_skipgram([list(s.tokens) for s in train_docs],
                                                SkipGramConfig(dim=30, window=2, epochs=2, min_count=1, seed=seed))

@@ -31,7 +31,6 @@ seed = 0  # every random draw in the notebook follows from it
 corpus = "toyworld"  # the head statistics need the toy world's gold senses and cue positions
 documents = 600  # held-out ("test") documents to measure on: ~800 sentences with a polysemous word
 word = "bank"  # the polysemous word of section 4 (any of the toy world's ten)
-bilm_hidden_size, bilm_layers, bilm_steps, bilm_documents = 128, 2, 1000, 20000  # notebook 04's biLM
 pretrained_dir = ""  # a folder with config.json, model.safetensors (or pytorch_model.bin) and vocab.txt
 pretrained_sentence = "The fisherman sat on the bank of the river, far from the bank where he kept his money."
 threads = 1  # torch CPU threads: small models run fastest on one thread here
@@ -44,9 +43,11 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert import pretrained_toy_bert
+from course_lib.bert import (
+    PATTERNS, attention_function, bert_word_layers, head_statistics, mass_to_keys, pretrained_bert_or_none,
+    pretrained_toy_bert, sentence_attention, similarity_by_layer, top_heads
+)
 from course_lib.data import sense_examples
-from course_lib.bert import PATTERNS, attention_function, bert_word_layers, head_statistics, mass_to_keys, pretrained_bert_or_none, sentence_attention, similarity_by_layer, top_heads
 from course_lib.viz import AttentionExplorer, new_figure, plot_attention_heads, plot_attention_model_view
 
 seed_everything(seed)
@@ -275,14 +276,11 @@ fig
 # - BERT: layer 0 is the embedding layer (word + position + segment), layers 1 … L the Transformer layers.
 
 # %% tags=["nbval-ignore-output"]
-from course_lib.elmo import BiLMConfig
-from course_lib.elmo import layer_features, pretrained_bilm
-from course_lib.lm import LMDataConfig
+from course_lib.elmo import BiLMSettings, layer_features, pretrained_bilm
 
-bilm, bilm_history = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),
-                                     steps=bilm_steps, data=LMDataConfig(corpus=corpus, seed=seed,
-                                                                         train_documents=bilm_documents))
+bilm, bilm_history = pretrained_bilm(BiLMSettings(seed=seed))  # notebook 03's biLM, from the cache
 bilm = bilm.to(dev)
+bilm_layers = bilm.config.num_layers
 print(f"biLM from the cache (trained in {bilm_history.seconds:.0f} s)")
 
 # %%

@@ -30,8 +30,6 @@ seed = 0  # every random draw in the notebook follows from it
 corpus = "toyworld"  # the sense and tagging tasks need the toy world's gold labels
 lm_documents, lm_test_documents = 20000, 1000  # notebook 02's language-model data (GPT uses the same)
 gpt_steps = 2400  # GPT's training steps (batches of 64 sentences)
-lstm_hidden_size, lstm_layers, lstm_steps = 128, 2, 2300  # notebook 02's LSTM LM
-bilm_hidden_size, bilm_layers, bilm_steps = 128, 2, 1000  # notebook 04's biLM
 probe_documents, probe_test_documents = 3000, 1000  # labelled documents for the sense probes (as notebook 04)
 ablation_steps = 200  # pre-training steps of every ablation (notebook 09's BERT had 1500)
 sizes = [[1, 32]]  # (layers, hidden size) of the smaller models, beside the 2 x 64 default
@@ -49,20 +47,17 @@ import torch
 from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
-from course_lib.bert import CausalBertModel, pretrained_ablation, with_bilstm
 from course_lib.attention import causal_mask
-from course_lib.bert import BertModel
-from course_lib.bert import pretrained_toy_bert
-from course_lib.bert import BertForSequenceClassification, BertForTokenClassification, fine_tune, hidden_states, predict
+from course_lib.bert import (
+    BertForSequenceClassification, BertForTokenClassification, BertModel, ToyBertSettings, collate_sense_tagging,
+    evaluate_classifier, evaluate_tagger, fine_tune, predict,
+    pretrained_toy_bert, shuffled_epochs, task_batches, with_bilstm
+)
+from course_lib.core import majority_accuracy, probe_predictions
 from course_lib.data.tasks import pos_tagging_examples, sense_examples, spam_messages
-from course_lib.elmo import BiLMConfig
-from course_lib.elmo import layer_features, pretrained_bilm
-from course_lib.core import probe_predictions
-from course_lib.elmo import direction_features
-from course_lib.core import majority_accuracy
-from course_lib.bert import collate_sense_tagging, evaluate_classifier, evaluate_tagger, shuffled_epochs, task_batches
-from course_lib.gpt import GPT, pretrained_gpt
-from course_lib.lm import LMDataConfig, LSTMLMConfig, load_lm_corpus, perplexity, pretrained_lstm_lm, toyworld_vocab
+from course_lib.elmo import BiLMSettings, direction_features, layer_features, pretrained_bilm
+from course_lib.gpt import GPT, GPTSettings, pretrained_gpt
+from course_lib.lm import LMDataConfig, LSTMLMSettings, load_lm_corpus, perplexity, pretrained_lstm_lm, toyworld_vocab
 from course_lib.text import collate_classification, collate_sense, collate_tagging, pad_batch
 
 seed_everything(seed)
@@ -99,11 +94,9 @@ show_source(GPT.hidden_states)
 
 # %% tags=["nbval-ignore-output"]
 lm_data = LMDataConfig(corpus=corpus, seed=seed, train_documents=lm_documents)
-gpt, gpt_history = pretrained_gpt(seed=seed, steps=gpt_steps, data=lm_data)
+gpt, gpt_history = pretrained_gpt(GPTSettings(data=lm_data, steps=gpt_steps, seed=seed))
 vocab = toyworld_vocab()
-lstm_config = LSTMLMConfig(vocab_size=len(vocab), embedding_size=lstm_hidden_size, hidden_size=lstm_hidden_size,
-                           num_layers=lstm_layers)
-lstm, lstm_history = pretrained_lstm_lm(seed=seed, config=lstm_config, steps=lstm_steps, data=lm_data)
+lstm, lstm_history = pretrained_lstm_lm(LSTMLMSettings(data=lm_data, seed=seed))  # notebook 02's, from the cache
 print(f"GPT trained in {gpt_history.seconds:.0f} s, the LSTM LM in {lstm_history.seconds:.0f} s (both cached)")
 
 # %%
@@ -178,8 +171,7 @@ for how, sentences in samples.items():
 # That is the best a **static** vector (one per word type, word2vec's kind) can do.
 
 # %% tags=["nbval-ignore-output"]
-bilm, _ = pretrained_bilm(seed=seed, config=BiLMConfig(hidden_size=bilm_hidden_size, num_layers=bilm_layers),
-                          steps=bilm_steps, data=lm_data)
+bilm, _ = pretrained_bilm(BiLMSettings(data=lm_data, seed=seed))  # notebook 03's, from the cache
 pre, tokenizer, bert_history = pretrained_toy_bert()
 bilm, bert = bilm.to(dev), pre.bert.to(dev).eval()
 print(f"biLM and toy BERT from the cache (BERT pre-training took {bert_history.seconds:.0f} s)")
@@ -219,7 +211,9 @@ def bert_features(examples, batch_size: int = 256) -> list[torch.Tensor]:
     layers = []
     for i in range(0, len(examples), batch_size):
         b = collate_sense(examples[i : i + batch_size], tokenizer)
-        states = hidden_states(bert, b["input_ids"].to(dev), b["token_type_ids"].to(dev), b["attention_mask"].to(dev))
+        out, _ = bert(b["input_ids"].to(dev), b["token_type_ids"].to(dev), b["attention_mask"].to(dev),
+                      output_hidden_states=True)
+        states = out.hidden_states
         rows = torch.arange(len(b["positions"]))
         layers.append([h[rows, b["positions"]].cpu() for h in states])
     return [torch.cat(per_layer) for per_layer in zip(*layers)]
@@ -327,14 +321,15 @@ print(f"asserted: each one-way model at the baseline (±0.10) on its blind side 
 # | LTR + BiLSTM | the same model | causal | a new BiLSTM between encoder and head |
 # | smaller | masked LM + NSP | both sides | the same |
 #
-# `course_lib.ablations.pretrained_ablation` pre-trains each with everything else equal to notebook
+# `course_lib.bert.pretrained_toy_bert` pre-trains each with everything else equal to notebook
 # 09: tokenizer, batches of sentence pairs with 15 % masking, PPMI-initialised word embeddings,
-# optimizer and schedule; only the loss, the mask and the size change. The left-to-right model is a
-# `CausalBertModel`: a `BertModel` whose layers get the causal mask. Its sentence summary is its last
-# token (`[CLS]` at position 0 sees only itself under that mask, so GPT's classifier reads the end):
+# optimizer and schedule; only the loss, the mask and the size change (`ToyBertSettings(objective=...)`).
+# The left-to-right model is a `BertModel` with `config.is_decoder = True`: every layer gets the causal
+# mask, and its sentence summary is its last token (`[CLS]` at position 0 sees only itself under that
+# mask, so GPT's classifier reads the end):
 
 # %%
-show_source(CausalBertModel.forward)
+show_source(BertModel.forward)
 
 # %% [markdown]
 # Every ablation gets the same, short pre-training (`ablation_steps`, against 1500 for notebook 09's
@@ -348,8 +343,9 @@ variants.update({f"BERT (MLM + NSP), {L} x {H}": ("mlm+nsp", L, H) for L, H in s
 pretrained, pretrain_seconds = {}, {}
 for name, (objective, L, H) in variants.items():
     start = time.process_time()
-    model, tokenizer, history = pretrained_ablation(objective, steps=ablation_steps, seed=seed, num_hidden_layers=L,
-                                                    hidden_size=H, num_attention_heads=max(2, H // 16), device=device)
+    settings = ToyBertSettings(objective=objective, steps=ablation_steps, seed=seed, num_hidden_layers=L,
+                               hidden_size=H, num_attention_heads=max(2, H // 16), evaluations=1)
+    model, tokenizer, history = pretrained_toy_bert(settings, device=device)
     pretrained[name] = (model.bert.to(dev), history)
     pretrain_seconds[name] = history.seconds
     print(f"{name}: {time.process_time() - start:.1f} s CPU here (pre-training took {history.seconds:.0f} s)")

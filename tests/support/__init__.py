@@ -1,0 +1,1 @@
+"""Helpers that the tests run in other processes (they must be importable by module name)."""
