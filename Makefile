@@ -39,8 +39,13 @@ $(STAMP): pyproject.toml
 course: $(STAMP)
 	$(PY) tools/runner.py course $(NB)
 
+# Notebooks and unit tests in one run, on every core: --dist loadscope keeps each notebook's cells on one
+# worker (nbval needs them in order, in one kernel); the model cache's file lock makes two notebooks that need
+# the same model train it once. JOBS=1 runs everything in this process.
+JOBS ?= auto
+
 test: $(STAMP)
-	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+	$(PY) -m pytest notebooks tests --nbval --nbval-current-env -n $(JOBS) --dist loadscope \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15 $(PYTEST_ARGS)
 
 BROWSER_TEST_ARGS ?=
@@ -51,7 +56,7 @@ test-browser: $(STAMP)
 	$(PY) tests/browser/check_explorers.py $(BROWSER_TEST_ARGS)
 
 unit: $(STAMP)
-	$(PY) -m pytest tests --durations=10 $(PYTEST_ARGS)
+	$(PY) -m pytest tests -n $(JOBS) --durations=10 $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
 	$(PY) tools/runner.py notebooks $(NB)

@@ -1,7 +1,9 @@
 """course_lib: the tested companion package of "From word vectors to BERT".
 
-One module per concept (see the course map in README.md); the names most notebooks need are
-re-exported here, the rest live in their modules (``course_lib.attention``, ``course_lib.data`` ...).
+One subpackage per idea of the course map (``wordvec``, ``lm``, ``elmo``, ``attention``, ``transformer``, ``bert``,
+and ``gpt``), with what every chapter shares in ``core`` (training loop, model cache, probes), ``data`` and ``text``
+at the bottom (see README.md). Each subpackage's ``__init__`` exports its public names; the few names most
+notebooks need are re-exported here.
 
 Shape letters used in docstrings and comments throughout the package:
 

@@ -6,6 +6,9 @@
 * ``python tools/runner.py course [NN ...]`` executes every stored notebook with papermill
   (default parameters) into ``build/``, exports each to HTML and prints a table
   (notebook, seconds, status). It exits non-zero when any notebook fails, after the table.
+* ``python tools/runner.py unstable [NN ...]`` executes each stored notebook again with another floating-point
+  rounding (other SIMD kernels) and lists the checked cells whose output changes: on another CPU they would
+  fail nbval, so they get the ``nbval-ignore-output`` tag and an assert with a margin instead.
 * ``hygiene_problems(nb)`` lists what is wrong with a stored notebook (the hygiene test uses it).
 """
 
@@ -192,13 +195,66 @@ def hygiene_problems(nb: nbformat.NotebookNode, size_bytes: int | None = None) -
     return problems
 
 
+# Another CPU rounds differently (other SIMD kernels, other BLAS code paths): a cell whose output depends on
+# trained weights may print other digits there. These settings give this machine another rounding.
+OTHER_ROUNDING = {"ATEN_CPU_CAPABILITY": "default", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "SSE41"}
+
+
+def _sanitizers(root: Path) -> list[tuple[re.Pattern, str]]:
+    """The regexes nbval applies before comparing (tests/nbval_sanitize.cfg)."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    parser.read(root / "tests" / "nbval_sanitize.cfg", encoding="utf-8")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def compared_text(cell: nbformat.NotebookNode, sanitizers: list[tuple[re.Pattern, str]]) -> str:
+    """The text nbval compares for a code cell: streams and text outputs, sanitized."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") in ("execute_result", "display_data"):
+            data = out.get("data", {})
+            parts.extend(str(data[k]) for k in ("text/plain", "text/html") if k in data)
+    text = "".join(parts)
+    for regex, replace in sanitizers:
+        text = regex.sub(replace, text)
+    return text
+
+
+def unstable_cells(path: Path, root: Path) -> list[tuple[int, str]]:
+    """Cells of a stored notebook whose compared output changes when the CPU rounds differently.
+
+    The notebook is executed again with ``OTHER_ROUNDING``; every code cell that nbval compares (not tagged
+    ``nbval-ignore-output``) and prints other text is returned as ``(index, first line)``. Such a cell would fail
+    CI on another machine: tag it ``nbval-ignore-output`` and assert its result, with a margin, in the notebook.
+    """
+    stored = nbformat.read(path, as_version=4)
+    fresh = nbformat.read(path, as_version=4)
+    before = {k: os.environ.get(k) for k in OTHER_ROUNDING}
+    os.environ.update(OTHER_ROUNDING)  # the kernel is a new process: it starts with these
+    try:
+        execute_in_place(fresh, cwd=path.parent)
+    finally:
+        for k, v in before.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    sanitizers = _sanitizers(root)
+    return [(i, a.source.splitlines()[0] if a.source else "")
+            for i, (a, b) in enumerate(zip(stored.cells, fresh.cells, strict=True))
+            if a.cell_type == "code" and "nbval-ignore-output" not in a.metadata.get("tags", [])
+            and compared_text(a, sanitizers) != compared_text(b, sanitizers)]
+
+
 def is_exercises_heading(source: str) -> bool:
     return any(line.startswith("#") and "exercises" in line.lower() for line in source.splitlines())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/runner.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["course", "notebooks"])
+    parser.add_argument("command", choices=["course", "notebooks", "unstable"],
+                        help="unstable: list the cells whose checked output depends on the CPU's rounding")
     parser.add_argument("selection", nargs="*", help="notebook numbers or name prefixes, e.g. 00 03")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root (default: here)")
     args = parser.parse_args(argv)
@@ -206,6 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.root} has no notebooks/ folder: run from the repository root or pass --root")
     if args.command == "course":
         return run_course(args.root, args.selection)
+    if args.command == "unstable":
+        found = 0
+        for path in notebook_paths(args.root / "notebooks", args.selection):
+            cells = unstable_cells(path, args.root)
+            found += len(cells)
+            print(f"{path.name}: " + ("stable" if not cells else ", ".join(f"cell {i} ({line[:40]})" for i, line in cells)),
+                  flush=True)
+        return 1 if found else 0
     return refresh_notebooks(args.root, args.selection)
 
 
