@@ -47,9 +47,12 @@ def test_a_number_matches_at_the_precision_written():
     printed = "accuracy 0.9412, loss 2.31\n"
     assert flagged("Accuracy 0.94, accuracy 0.941, loss 2.3 and .94 again.", printed) == []
     assert flagged("Accuracy 0.9449 is not 0.9412.", "0.9412\n") == ["0.9449"]
-    assert flagged("A loss of 2.310.", printed) == ["2.310"]  # more digits than were printed
+    assert flagged("A loss of 2.314.", printed) == ["2.314"]  # more digits than were printed
     assert flagged("Accuracy 0.95.", printed) == ["0.95"]  # 0.9412 rounds to 0.94
     assert flagged("It fell by 0.5 points.", "change: -0.50\n") == []  # a sign is not compared
+    assert flagged("cos 1 = 0.540 and sin 1 = 0.841.", "[[ 0.54   0.841]]\n") == []  # NumPy drops trailing zeros
+    assert flagged("cos 1 = 0.540.", "[[ 0.544  0.841]]\n") == ["0.540"]
+    assert flagged("It reaches 95.0 %.", "share 0.95\n") == []
 
 
 def test_a_percentage_matches_a_share_or_a_printed_percentage():
@@ -194,3 +197,8 @@ def test_every_checked_notebook_exists():
 def test_stored_notebook_prose_matches_its_outputs(name):
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     assert [str(f) for f in claim_problems(nb)] == [], f"print these numbers, cite them, or fix the prose of {name}"
+
+
+def test_the_sentence_of_a_finding_is_its_list_item_or_table_row():
+    prose = "Two steps:\n\n1. train for a while,\n   reaching 0.41;\n2. fine-tune.\n\n| run | acc |\n|---|---|\n| a | 0.52 |\n"
+    assert [f.sentence for f in claim_problems(notebook(prose))] == ["1. train for a while, reaching 0.41;", "| a | 0.52 |"]

@@ -27,7 +27,9 @@ At the precision written (rounding allowed)
     printed number v when |v - p| <= u/2 and v is printed at least as precisely (``0.94``
     matches 0.9412 and 0.94, not 0.9 nor 0.95). A percentage p % matches a printed share
     (``95 %`` matches 0.951) or a printed p (``95.1 %``, or 95.1 in a "%" column); a printed
-    percentage also counts as its share, so ``0.95`` matches ``95.1 %``. An integer's trailing
+    percentage also counts as its share, so ``0.95`` matches ``95.1 %``. A decimal's trailing zeros
+    may be missing from the print, as NumPy drops them: ``0.540`` matches a printed ``0.54`` (but
+    not ``0.544``). An integer's trailing
     zeros are digits unless an approximation word precedes it ("about", "around", "roughly",
     "nearly", "almost", "approximately", "~", "≈"): ``about 63 000`` matches 62,832, ``63 000``
     alone does not.
@@ -202,6 +204,16 @@ class PrintedPool:
             i += 1
         return False
 
+    def has_exactly(self, value: float, unit: float) -> bool:
+        """A number printed with exactly the digits of ``value`` at precision ``unit``."""
+        slack = unit * 1e-6
+        i = bisect_left(self.values, value - slack)
+        while i < len(self.values) and self.values[i] <= value + slack:
+            if abs(self.units[i] - unit) <= slack:
+                return True
+            i += 1
+        return False
+
 
 def printed_pool(nb: nbformat.NotebookNode) -> PrintedPool:
     numbers = [n for text in output_texts(nb) + parameter_texts(nb) for n in printed_numbers(text)]
@@ -279,28 +291,29 @@ def blank_all(text: str, pattern: re.Pattern, group: str | int = 0) -> str:
 
 
 def prose_claims(markdown: str) -> tuple[str, list[Claim]]:
-    """The claims of a markdown text, and the text with code, addresses and structural numbers blanked.
+    """The claims of a markdown text, and the text they were read from (code, addresses and the
+    insides of citations blanked; same offsets as ``markdown``), which gives the sentences.
 
     >>> [c.text for c in prose_claims("NSP accuracy 0.910 after 1,500 steps in layer 2 (`lr = 0.001`).")[1]]
     ['0.910', '1,500']
     """
-    text = markdown
+    prose = markdown
     for pattern in CODE_AND_ADDRESSES:
-        text = blank_all(text, pattern)
-    citations = [(m.start(), m.end()) for m in CITATION.finditer(text)]
+        prose = blank_all(prose, pattern)
+    citations = [(m.start(), m.end()) for m in CITATION.finditer(prose)]
     for start, end in citations:
-        text = blank(text, start + 1, end - 1)  # the locator and the source's year are not claims
-    claims = [power_claim(m) for m in POWER.finditer(text)]
-    claims += [power_claim(m) for m in SCIENTIFIC.finditer(text)]
+        prose = blank(prose, start + 1, end - 1)  # the locator and the source's year are not claims
+    claims = [power_claim(m) for m in POWER.finditer(prose)] + [power_claim(m) for m in SCIENTIFIC.finditer(prose)]
+    numbers = prose
     for c in claims:
-        text = blank(text, c.start, c.end)
+        numbers = blank(numbers, c.start, c.end)
     for pattern in STRUCTURAL:
-        text = blank_all(text, pattern, "n" if "n" in pattern.groupindex else 0)
-    claims += [c for m in PROSE_NUMBER.finditer(text) if (c := number_claim(text, m)) is not None]
+        numbers = blank_all(numbers, pattern, "n" if "n" in pattern.groupindex else 0)
+    claims += [c for m in PROSE_NUMBER.finditer(numbers) if (c := number_claim(numbers, m)) is not None]
     claims.sort(key=lambda c: c.start)
-    cited = cited_spans(text, citations)
+    cited = cited_spans(prose, citations)
     claims = [Claim(**{**c.__dict__, "cited": any(a <= c.start < b for a, b in cited)}) for c in claims]
-    return text, claims
+    return prose, claims
 
 
 def power_claim(m: re.Match) -> Claim:
@@ -435,9 +448,16 @@ def claim_problems(nb: nbformat.NotebookNode) -> list[Finding]:
 
 
 def is_printed(pool: PrintedPool, claim: Claim) -> bool:
-    if claim.kind == "percent":  # a share (0.951) or a percentage (95.1 %, 95.1 in a "%" column)
-        return pool.has(claim.value / 100, claim.unit / 100) or pool.has(claim.value, claim.unit)
-    return pool.has(claim.value, claim.unit)
+    """Whether the notebook prints the claim at the precision written (module docstring)."""
+    scales = [1.0, 0.01] if claim.kind == "percent" else [1.0]  # 95.1 % is printed as 95.1 or as 0.951
+    zeros = re.match(r"[0-9, \u2009\u202f\u00a0]*\.[0-9]*?(0*)(?![0-9])", claim.text)
+    trimmed = claim.unit * 10.0 ** len(zeros.group(1)) if zeros and claim.kind != "power" else None
+    for scale in scales:
+        if pool.has(claim.value * scale, claim.unit * scale):
+            return True
+        if trimmed and pool.has_exactly(claim.value * scale, trimmed * scale):  # NumPy prints 0.540 as 0.54
+            return True
+    return False
 
 
 def report(paths: list[Path]) -> str:
