@@ -13,7 +13,7 @@ What counts as a claim (in a markdown cell)
     Numbers inside LaTeX ``$...$`` count like any other; a minus sign is ignored (``−0.070`` is
     compared as 0.070: prose says "drops by 0.5" where code prints -0.5).
     Not numbers: digits glued to a letter, ``_``, ``@`` or ``#`` (``word2vec``, ``WordSim353``,
-    ``GPT-2``, ``3CosAdd``, ``x_1``, ``2nd``) and version strings with two dots (``8.0.1``).
+    ``GPT-2``, ``3CosAdd``, ``x_1``, ``2nd``).
 
 Where it must appear: the outputs of the SAME notebook
     stdout streams, ``text/plain`` (except the repr of a figure), ``text/html`` with tags, style
@@ -50,10 +50,12 @@ Structural numbers pass (the whole allow-list; each is a name or an address, nev
     * inside a citation's brackets: the locator and the source's year;
     * after an index word: notebook, section, §, chapter, layer, head, step, exercise, table,
       figure, fig., equation, eq., cell, with the list or range that follows ("layers 0–1",
-      "notebooks 09 and 10", "§5.3"): positions in the course or in a paper;
+      "sections 2, 3 and 5", "§5.3"; after "and"/"or" only one or two digits, so "layer 2 and 512
+      positions" still checks 512): positions in the course or in a paper;
     * a zero-padded two-digit number and the list or range it starts ("(09, 10)", "02–04",
       "in 06 and 11"): notebook numbers are written that way and no result is;
     * the number of a heading ("## 10 · The limit") and of a numbered list item;
+    * a version with two dots ("8.0.1");
     * a year 1900–2100 right after "et al." or "(" ("Levy et al. 2015 recommend", "(2019, Attention
       is not Explanation)"), or after a capitalised name, "in", "since" or "until" when a punctuation
       mark ends it ("Mikolov 2013)", "in 2018."): "in 2000 steps" is a count, not a year;
