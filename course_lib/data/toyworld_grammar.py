@@ -74,7 +74,7 @@ class ToyWorldConfig:
     words_per_category: int | None = None  # cap on every word list (None: all typed words); tiny() uses 2
     num_polysemous: int = 10  # polysemous words, alternating right- and left-decided (at most 10)
     num_countries: int = 8  # (country, resident, dish, city) of the travel sentences (at most 8)
-    polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates
+    polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates (of what families leave)
     min_sentences: int = 3  # sentences per document, uniform in [min_sentences, max_sentences]
     max_sentences: int = 6
     zipf_exponent: float = 0.8  # the i-th word of a category weighs 1 / (i + 1) ** zipf_exponent
@@ -100,7 +100,8 @@ class ToyWorldConfig:
     def tiny(cls) -> ToyWorldConfig:
         """Two topics, two words per category: small enough to enumerate every sentence."""
         return cls(num_topics=2, names_per_topic=2, words_per_category=2, num_polysemous=2, num_countries=2,
-                   train_documents=200, validation_documents=50, test_documents=50)
+                   train_documents=200, validation_documents=50, test_documents=50,
+                   long_range_distances=(1, 2, 4))  # longer fillers: too many sentences to enumerate
 
     def with_families(self, **shares: float) -> ToyWorldConfig:
         """This config with every family switched on at its suggested share, unless ``shares`` say otherwise
