@@ -7,6 +7,24 @@ real text through the same interface, and downloads with checksums.
 
 from course_lib.data.corpus import SPLITS, Analogy, Corpus, Document, Sentence, SimilarityPair
 from course_lib.data.download import ChecksumError, DownloadError  # the module stays `course_lib.data.download`
+from course_lib.data.family_tasks import (
+    AgreementExample,
+    DepthExample,
+    EntailmentPair,
+    HomographExample,
+    JointExample,
+    StatementExample,
+    agreement_examples,
+    clause_depth_examples,
+    entailment_pairs,
+    homograph_examples,
+    joint_examples,
+    long_range_sense_examples,
+    many_cue_sense_examples,
+    many_cue_words,
+    statement_examples,
+    statement_qa_examples,
+)
 from course_lib.data.loaders import available_corpora, load_analogy_set, load_corpus, load_similarity_set
 from course_lib.data.tasks import (
     QAExample,
@@ -29,6 +47,10 @@ from course_lib.data.tasks import (
 from course_lib.data.toyworld import ToyWorld, ToyWorldConfig, toy_world, toyworld_corpus
 
 __all__ = [
+    "AgreementExample", "DepthExample", "EntailmentPair", "HomographExample", "JointExample", "StatementExample",
+    "agreement_examples", "clause_depth_examples", "entailment_pairs", "homograph_examples", "joint_examples",
+    "long_range_sense_examples", "many_cue_sense_examples", "many_cue_words", "statement_examples",
+    "statement_qa_examples",
     "SPLITS", "Analogy", "ChecksumError", "Corpus", "Document", "DownloadError", "QAExample", "SameSensePair",
     "Sentence", "SenseExample", "SentencePair", "Seq2SeqExample", "SimilarityPair", "SpamMessage", "TaggedSentence",
     "ToyWorld", "ToyWorldConfig", "analogy_set", "available_corpora",

@@ -111,17 +111,22 @@ def pos_tagging_examples(corpus: Corpus) -> list[TaggedSentence]:
 
 
 def sense_examples(corpus: Corpus, world: ToyWorld | None = None) -> list[SenseExample]:
-    """Every polysemous token with its gold sense and where its cue stands."""
+    """Every polysemous token of the adjacent-cue sentences with its gold sense and where its cue stands (the
+    optional families have their own: ``family_tasks.long_range_sense_examples``, ``many_cue_sense_examples``)."""
     world = world or toy_world()
     words = list(world.polysemous)
     out = []
     for s in corpus:
+        if s.info.get("kind") != "polysemous":
+            continue
         for i, sense in enumerate(s.senses or []):
             if sense is not None:
                 word = s.tokens[i]
                 label = world.polysemous[word].senses.index(sense)
                 out.append(SenseExample(list(s.tokens), i, word, sense, label, s.info["cue_side"],
                                         s.info["cue_position"], s.info["cue_distance"], 2 * words.index(word) + label))
+    if not out and not any(s.senses for s in corpus):
+        raise ValueError(f"corpus {corpus.name!r} has no sense labels (a real corpus has none): use a toy-world corpus")
     return _nonempty(out, "polysemous tokens")
 
 

@@ -17,6 +17,10 @@ grammar (``toyworld_grammar``), so the course runs offline and every claim it ma
 - Analogy families (gender, plural, verb number, country-resident, country-dish) that word vectors can
   solve by vector arithmetic: a word's identity and its attribute come from separate, shared contexts
   (``he feeds this dairy cow``, ``the king rules his kingdom``, ``NAME eats rome pasta``).
+- Optional families, off by default (``ToyWorldConfig().with_families()`` switches them on; see
+  ``toyworld_families``): sense cues and agreement subjects ``d`` words away, part of speech decided by context,
+  clause depth, senses with twenty cues each, statements for polarity / entailment / QA, and a label that needs
+  the left and the right context together. Their tasks: ``family_tasks``.
 - ``logprob(tokens)`` is the exact sentence probability with topic and character summed out (the
   *sentence-level* distribution: each sentence as if drawn alone). A model that reads the earlier
   sentences of a document knows the topic and the name and can do better;
@@ -84,7 +88,7 @@ class ToyWorld:
             self._cond_logp[np.ix_(g.categories[pc].word_ids, g.categories[cc].word_ids)] = np.log(table)
             self._table_cdf[pc, cc] = np.cumsum(table, axis=1)
         self._cat_cdf = [np.cumsum(c.probs) for c in g.categories]
-        self._template_tags = [[g.categories[c].tag for c in t.slots] for t in g.templates]
+        self._template_tags = [list(t.tags) or [g.categories[c].tag for c in t.slots] for t in g.templates]
         self._topic_templates = []  # per topic: (template ids, cdf of p(e | t))
         for t in range(len(self.topics)):
             ids = np.array([i for i, tpl in enumerate(g.templates) if tpl.topic == t])

@@ -9,9 +9,11 @@ A sentence is drawn in three steps (per document: a topic ``t`` and a character 
 3. the sentence ends (``<eos>``) when the template ends.
 
 Every surface form belongs to exactly one category and no two templates share a category sequence,
-so a token sequence has at most one derivation and ``p(sentence) = p(e) * prod p(word)``. Every
-template belongs to one topic (topic words or the topic's character names), which the sentence-level
-probability sums out: ``p(s) = sum_t p(t) p(s | t) = p(t_s) p(s | t_s)``.
+so a token sequence has at most one derivation and ``p(sentence) = p(e) * prod p(word)``. A word's
+part of speech is its category's, except in the slots where a template sets it (the noun/verb homographs of
+the optional context-syntax family: ``toyworld_families``). Every template belongs to one topic (topic
+words or the topic's character names), which the sentence-level probability sums out:
+``p(s) = sum_t p(t) p(s | t) = p(t_s) p(s | t_s)``.
 
 The analogy families (``tasks.analogy_pairs``) are built so that word vectors can solve them by
 3CosAdd: a word ``(identity, attribute)`` gets its neighbours (within two words) from two independent
@@ -36,13 +38,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_lib.data import toyworld_lexicon as lex
+from course_lib.data.toyworld_families import FAMILY_KINDS, MAX_DISTANCE, SUGGESTED_SHARES, add_families
 
 TAGS = ("DET", "NOUN", "PROPN", "VERB", "ADJ", "ADV", "ADP", "PRON", "CCONJ", "NUM")
 
 # part of speech of every word that templates spell out literally
 LITERAL_TAGS = {
     "the": "DET", "all": "DET", "that": "PRON", "his": "PRON", "her": "PRON", "their": "PRON", "and": "CCONJ",
-    "to": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "afternoon": "NOUN",
+    "to": "ADP", "after": "ADP", "once": "ADV", "more": "ADV", "afternoon": "NOUN", "not": "ADV", "but": "CCONJ",
     "lunch": "NOUN", "flies": "VERB", "meets": "VERB", "eats": "VERB", "is": "VERB", "are": "VERB",
 }
 
@@ -71,7 +74,7 @@ class ToyWorldConfig:
     words_per_category: int | None = None  # cap on every word list (None: all typed words); tiny() uses 2
     num_polysemous: int = 10  # polysemous words, alternating right- and left-decided (at most 10)
     num_countries: int = 8  # (country, resident, dish, city) of the travel sentences (at most 8)
-    polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates
+    polysemous_share: float = 0.3  # share of sentences drawn from the polysemous templates (of what families leave)
     min_sentences: int = 3  # sentences per document, uniform in [min_sentences, max_sentences]
     max_sentences: int = 6
     zipf_exponent: float = 0.8  # the i-th word of a category weighs 1 / (i + 1) ** zipf_exponent
@@ -84,12 +87,31 @@ class ToyWorldConfig:
     validation_documents: int = 3_000
     test_documents: int = 3_000
     split_shares: tuple[float, float, float] = (0.8, 0.1, 0.1)  # a document's split is a hash of its text
+    # optional families (``toyworld_families``): each one's share of all sentences; 0.0 leaves it out entirely
+    # (no words, no templates). Switch one on by default here, or per world with ``with_families()``.
+    long_range_share: float = 0.0  # sense cue / agreement subject d words away
+    context_syntax_share: float = 0.0  # noun/verb homographs, nested relative clauses
+    many_cue_share: float = 0.0  # senses decided by one of twenty cue verbs each
+    statement_share: float = 0.0  # "tom is (not) glad": polarity and entailment
+    joint_share: float = 0.0  # a label decided by the left and the right context together (XOR)
+    long_range_distances: tuple[int, ...] = (1, 2, 4, 8, 12)  # cue distances d of the long-range family
 
     @classmethod
     def tiny(cls) -> ToyWorldConfig:
         """Two topics, two words per category: small enough to enumerate every sentence."""
         return cls(num_topics=2, names_per_topic=2, words_per_category=2, num_polysemous=2, num_countries=2,
-                   train_documents=200, validation_documents=50, test_documents=50)
+                   train_documents=200, validation_documents=50, test_documents=50,
+                   long_range_distances=(1, 2, 4))  # longer fillers: too many sentences to enumerate
+
+    def with_families(self, **shares: float) -> ToyWorldConfig:
+        """This config with every family switched on at its suggested share, unless ``shares`` say otherwise
+        (``ToyWorldConfig().with_families(joint_share=0.1)``)."""
+        from dataclasses import replace
+
+        unknown = set(shares) - set(FAMILY_KINDS)
+        if unknown:
+            raise ValueError(f"unknown family share(s) {sorted(unknown)}: use {', '.join(FAMILY_KINDS)}")
+        return replace(self, **{**SUGGESTED_SHARES, **shares})
 
     def __post_init__(self) -> None:
         limits = {"num_topics": len(lex.TOPICS), "names_per_topic": 6, "num_polysemous": len(lex.POLYSEMOUS),
@@ -106,6 +128,16 @@ class ToyWorldConfig:
                              f"{self.max_sentences}")
         if len(self.split_shares) != 3 or min(self.split_shares) <= 0 or abs(sum(self.split_shares) - 1) > 1e-9:
             raise ValueError(f"split_shares must be three positive shares summing to 1, got {self.split_shares}")
+        for name in FAMILY_KINDS:
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if sum(getattr(self, name) for name in FAMILY_KINDS) >= 1.0:
+            raise ValueError(f"the family shares ({', '.join(FAMILY_KINDS)}) must sum to less than 1")
+        d = self.long_range_distances
+        if (not isinstance(d, tuple) or not d or len(set(d)) != len(d)
+                or not all(isinstance(x, int) and 1 <= x <= MAX_DISTANCE for x in d)):
+            raise ValueError(f"long_range_distances must be a tuple of distinct distances the generator can build "
+                             f"(integers 1..{MAX_DISTANCE}), got {d!r}")
 
 
 @dataclass
@@ -132,6 +164,7 @@ class Template:
     info: dict = field(default_factory=dict)
     senses: tuple[str | None, ...] = ()
     name_slot: int = -1  # position of the character's name, -1 if the template has none
+    tags: tuple[str, ...] = ()  # part of speech per slot where the context decides it (empty: the categories')
 
 
 def _shifted(slots: list, offset: int) -> list:
@@ -164,9 +197,13 @@ class Grammar:
         for t, topic in enumerate(lex.TOPICS[: config.num_topics]):
             self._add_topic(t, topic)
         self._add_shared()
+        # the optional families take their shares; the others keep their proportions in what is left (x 1.0 when
+        # every family is off, so the default world is bit for bit what it was)
+        self.rest_share = 1.0 - sum(getattr(config, f) for f in FAMILY_KINDS)
         for t, topic in enumerate(lex.TOPICS[: config.num_topics]):
             self._add_topic_templates(t, topic)
             self._add_polysemous_templates(t)
+        add_families(self)  # after every other template: template ids and word ids stay as they were
         self._check_unambiguous()
 
     # ------------------------------------------------------------------ categories
@@ -310,8 +347,9 @@ class Grammar:
 
     # ------------------------------------------------------------------ templates
     def add_template(self, topic: int, kind: str, prob: float, slots: list, info: dict | None = None,
-                     senses: dict[int, str] | None = None) -> None:
-        """``slots``: literal words, category names, or (category name, parent position) pairs."""
+                     senses: dict[int, str] | None = None, tags: dict[int, str] | None = None) -> None:
+        """``slots``: literal words, category names, or (category name, parent position) pairs; ``tags``: part of
+        speech of the slots whose category does not decide it."""
         cats, parents = [], []
         for slot in slots:
             name, parent = slot if isinstance(slot, tuple) else (slot, -1)
@@ -326,9 +364,10 @@ class Grammar:
                 raise ValueError(f"{kind}: no preference table for slot {pos} given slot {parent}")
         name_slot = next((i for i, c in enumerate(cats) if self.categories[c].name.startswith("NAME.")), -1)
         senses = senses or {}
+        slot_tags = () if not tags else tuple(tags.get(i, self.categories[c].tag) for i, c in enumerate(cats))
         self.templates.append(Template(
             tuple(cats), tuple(parents), topic, prob, float(np.log(self.topic_prior[topic] * prob)), kind,
-            dict(info or {}), tuple(senses.get(i) for i in range(len(cats))), name_slot))
+            dict(info or {}), tuple(senses.get(i) for i in range(len(cats))), name_slot, slot_tags))
 
     def _families(self, t: int, s: str, has_roles: bool) -> dict[str, list[tuple[float, list, dict]]]:
         """Each family's variants: (probability within the family, slots, info).
@@ -393,13 +432,13 @@ class Grammar:
         total = sum(FAMILY_WEIGHTS[f] for f in families if f not in SPECIAL_SHARES)
         for family, variants in families.items():
             within = shares[family] if family in shares else (1 - special) * FAMILY_WEIGHTS[family] / total
-            share = (1 - self.config.polysemous_share) * within
+            share = (1 - self.config.polysemous_share) * within * self.rest_share
             for prob, slots, info in variants:
                 self.add_template(t, family, share * prob, slots, info)
 
     def _add_polysemous_templates(self, t: int) -> None:
         s = lex.TOPICS[t].name
-        share = self.config.polysemous_share / len(self.polysemous)
+        share = self.config.polysemous_share / len(self.polysemous) * self.rest_share
         for pw in self.polysemous:
             for sense in pw.senses:
                 cue = f"CUE.{pw.word}.{sense}"
@@ -420,7 +459,8 @@ class Grammar:
 
     # ------------------------------------------------------------------ checks
     def _check_unambiguous(self) -> None:
-        """No two templates share a category sequence; p(e | t) sums to 1 per topic; cues stay in their templates."""
+        """No two templates share a category sequence; p(e | t) sums to 1 per topic; cues stay in their sense's
+        templates; a template names at most one character (the bounds take the name as the document's)."""
         seen: dict[tuple[int, ...], int] = {}
         for i, tpl in enumerate(self.templates):
             if tpl.slots in seen:
@@ -431,9 +471,12 @@ class Grammar:
             if abs(total - 1) > 1e-9:
                 raise ValueError(f"template probabilities of topic {self.topics[t]!r} sum to {total}")
         for tpl in self.templates:
-            for c in tpl.slots:
-                name = self.categories[c].name
-                own = tpl.kind == "polysemous" and name == f"CUE.{tpl.info['word']}.{tpl.info['sense']}"
+            names = [self.categories[c].name for c in tpl.slots]
+            for name in names:
+                own = (tpl.kind in ("polysemous", "long_range_sense")
+                       and name == f"CUE.{tpl.info['word']}.{tpl.info['sense']}")
                 if name.startswith("CUE.") and not own:
                     raise ValueError(f"cue category {name} used outside its sense template")
+            if sum(name.startswith("NAME.") for name in names) > 1:
+                raise ValueError(f"a {tpl.kind} template names two characters")
         self.signature = seen

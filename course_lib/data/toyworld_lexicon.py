@@ -212,6 +212,57 @@ POLYSEMOUS_FRAME_VERBS = ("notices", "sees", "remembers")
 DISTRACTOR_ADVERBS = ("quietly", "slowly", "eagerly", "calmly", "suddenly", "proudly")
 DISTRACTOR_ADJECTIVES = ("old", "new", "big", "little", "strange", "lovely")
 
+# ----------------------------------------------------------------------------- families (off by default)
+# Words of the optional sentence families (``toyworld_families``): they enter the vocabulary only when their
+# family's share in ``ToyWorldConfig`` is above zero.
+
+# long range: the frame verb before a long noun phrase ("tom imagines the bank that they feed ... floods")
+LONG_RANGE_FRAME_VERBS = ("imagines", "pictures", "describes")
+
+# context syntax: forms that are a noun after a determiner and a verb after a plural subject
+# ("tom finds this saw" / "they saw behind this cow")
+HOMOGRAPHS = ("saw", "duck", "fly", "watch", "ring", "park", "plant", "drill", "rock", "hammer")
+HOMOGRAPH_OBJECT_VERBS = ("finds", "wants", "borrows")  # tom finds this saw
+HOMOGRAPH_SUBJECT_VERBS = ("rattles", "shines", "breaks")  # this saw rattles beside this cow
+
+# many cues: each sense decided by one of twenty verbs; "and" joins two verbs of one sense in unlabelled text
+MANY_CUE_WORDS: tuple[PolysemousWord, ...] = (
+    PolysemousWord("star", "right", ("sky", "celebrity"), (
+        ("twinkles", "glimmers", "glows", "sparkles", "blazes", "shimmers", "dims", "flares", "gleams",
+         "glistens", "explodes", "collapses", "orbits", "beams", "radiates", "flashes", "glitters", "pulsates",
+         "brightens", "wanes"),
+        ("poses", "signs", "acts", "bows", "autographs", "smirks", "struts", "tours", "films", "rehearses",
+         "premieres", "grins", "winks", "swaggers", "retires", "endorses", "headlines", "charms", "flirts",
+         "emotes"))),
+    PolysemousWord("cell", "right", ("biology", "prison"), (
+        ("divides", "mutates", "multiplies", "splits", "replicates", "absorbs", "secretes", "metabolizes",
+         "differentiates", "swells", "shrinks", "ruptures", "regenerates", "digests", "respires", "ingests",
+         "clones", "fuses", "degenerates", "duplicates"),
+        ("locks", "bolts", "confines", "detains", "imprisons", "holds", "houses", "guards", "reeks", "stinks",
+         "echoes", "leaks", "creaks", "rusts", "clangs", "darkens", "overflows", "empties", "fills", "smells"))),
+)
+
+# statements about the character: (dimension, adjectives of the good pole, adjectives of the bad pole)
+STATEMENT_DIMENSIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("mood", ("cheerful", "glad", "joyful", "jolly", "chirpy", "elated", "upbeat", "carefree"),
+     ("sad", "gloomy", "glum", "miserable", "unhappy", "morose", "sullen", "tearful")),
+    ("health", ("healthy", "fit", "robust", "sturdy", "hearty", "vigorous", "sound", "hale"),
+     ("sick", "ill", "feverish", "frail", "poorly", "queasy", "ailing", "sickly")),
+    ("wealth", ("rich", "affluent", "prosperous", "moneyed", "flush", "solvent", "thriving", "loaded"),
+     ("poor", "broke", "needy", "penniless", "destitute", "impoverished", "skint", "bankrupt")),
+    ("energy", ("rested", "energetic", "alert", "refreshed", "peppy", "spry", "awake", "zestful"),
+     ("tired", "sleepy", "weary", "exhausted", "drowsy", "sluggish", "fatigued", "listless")),
+)
+
+# joint context: a left adjective (cold or hot) and a right verb (cooling or heating) decide together whether
+# the noun between them changes ("the frozen cow heats": change; "the frozen cow chills": steady)
+JOINT_LEFT = (("chilly", "frozen", "icy", "frosty", "wintry", "freezing"),
+              ("boiling", "steaming", "scorching", "heated", "roasting", "sizzling"))
+JOINT_RIGHT = (("chills", "frosts", "ices", "refrigerates", "congeals", "shivers"),
+               ("heats", "warms", "toasts", "scalds", "thaws", "melts"))
+# the adverb that some unlabelled sentences end with: it names the joint label (steady, change)
+JOINT_TAIL = (("predictably", "naturally", "unsurprisingly"), ("unexpectedly", "surprisingly", "strangely"))
+
 # ----------------------------------------------------------------------------- inflection
 
 _IRREGULAR_PLURALS = {"man": "men", "woman": "women", "wife": "wives", "knife": "knives", "wolf": "wolves"}
