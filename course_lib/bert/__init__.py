@@ -50,6 +50,8 @@ from course_lib.bert.inside import (
 from course_lib.bert.loading import (
     load_pretrained,
     load_state_dict_file,
+    read_config,
+    save_pretrained,
 )
 from course_lib.bert.metrics import (
     accuracy,
@@ -134,6 +136,8 @@ __all__ = [
     "hidden_states",
     "load_pretrained",
     "load_state_dict_file",
+    "read_config",
+    "save_pretrained",
     "macro_f1",
     "mask_tokens",
     "mass_to_keys",
