@@ -298,7 +298,8 @@ def _stream(url: str, out, timeout: float, stop_at: float, deadline: float) -> t
     digest, size = hashlib.sha256(), 0
     with _OPENER.open(request, timeout=timeout) as response:
         expected = response.headers.get("Content-Length")
-        for block in iter(lambda: response.read(CHUNK), b""):
+        # read1: one recv at most, so a trickle returns often enough to be checked against the deadline
+        for block in iter(lambda: response.read1(CHUNK), b""):
             out.write(block)
             digest.update(block)
             size += len(block)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import itertools
 import numbers
 from collections.abc import Sequence
@@ -36,18 +37,13 @@ def pad_batch(
     mask = torch.arange(T) < torch.tensor(lengths)[:, None]
     ids = torch.full((len(sequences), T), pad_id, dtype=torch.long)
     flat = list(itertools.chain.from_iterable(heads))
-    try:
-        values = torch.tensor(flat)  # dtype inferred, so that a float id is seen, not truncated
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise TypeError(f"pad_batch takes sequences of int token ids; one of them holds "
-                        f"{_first_odd(flat)!r}: encode tokens to ids first") from err
-    if values.dim() != 1:
-        raise TypeError(f"pad_batch takes sequences of single int ids, but an id is itself a list, "
-                        f"e.g. {_first_odd(flat)!r}: pass one list of ids per sequence")
-    if values.numel() and (values.dtype.is_floating_point or values.dtype.is_complex or values.dtype == torch.bool):
-        raise TypeError(f"pad_batch takes int token ids, got {values.dtype} values such as {_first_odd(flat)!r}: "
-                        f"ids are never fractional; convert them with int() or .long() if they are whole")
-    ids[mask] = values.long()
+    try:  # an int64 array refuses floats, strings and lists (torch.tensor(..., dtype=long) truncates 1.7 to 1)
+        values = array.array("q", flat)
+    except (TypeError, OverflowError) as err:
+        raise TypeError(f"pad_batch takes int token ids, got {_first_odd(flat)!r}: ids are never fractional; "
+                        f"encode tokens to ids first, or convert whole numbers with int() or .long()") from err
+    if flat:
+        ids[mask] = torch.frombuffer(values, dtype=torch.long)
     return ids, mask.long()
 
 
