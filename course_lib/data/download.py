@@ -20,6 +20,7 @@ never made up.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import http.client
 import json
@@ -273,7 +274,7 @@ def _check_cached(dest: Path, remote: RemoteFile) -> None:
 def _remove_stale_folders(target: Path) -> None:
     """Remove half-extracted folders of ``target`` that a killed process left (older than an hour)."""
     cutoff = time.time() - STALE_AFTER_S
-    for old in target.parent.glob(f".{target.name}.*.part"):
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
         with contextlib.suppress(OSError):
             if old.is_dir() and old.stat().st_mtime < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
