@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from course_lib.files import prepare_folder
+
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (CPU and CUDA) so that a run can be repeated.
@@ -84,5 +86,5 @@ def cache_dir(create: bool = True) -> Path:
     """
     path = Path(os.environ.get("COURSE_LIB_CACHE") or Path.home() / ".cache" / "course_lib").expanduser()
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        prepare_folder(path, "the cache folder (set by $COURSE_LIB_CACHE)")
     return path

@@ -20,7 +20,6 @@ import html
 import io
 import math
 import os
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
+
+from course_lib.files import write_atomic
 
 __all__ = [
     "AttentionExplorer",
@@ -99,17 +100,9 @@ def save_figure_png(fig: Figure, path: str | os.PathLike, dpi: int | None = None
     path = Path(path).expanduser().resolve()
     if path.suffix.lower() != ".png":
         raise ValueError(f"the file name must end in .png, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = figure_to_png(fig, dpi)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")  # same folder: the rename is atomic
-    try:
-        with open(tmp, "xb") as f:  # open (not mkstemp) so that the file gets the usual permissions
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    data = figure_to_png(fig, dpi)  # drawn first: a drawing error writes nothing
+    # a unique temporary name in the same folder (two saves at once never share one), the user's umask
+    return write_atomic(path, data, what="PNG file", make_parents=True)
 
 
 class FigurePane:

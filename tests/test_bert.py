@@ -16,6 +16,7 @@ from course_lib.bert import (
     load_pretrained,
     mask_tokens,
     next_sentence_batch,
+    save_pretrained,
     toy_wordpiece,
 )
 from course_lib.text import WordPieceTokenizer
@@ -103,6 +104,75 @@ def test_pretraining_checkpoint_loads_into_bert_model(tmp_path):
         assert_close(ours(ids, types, mask)[0].last_hidden_state,
                      theirs.bert(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state,
                      atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_checkpoint_from_transformers_tied_or_untied_loads_equal(tie, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(4)
+    config = _hf_config(SHAPES[1])
+    config.tie_word_embeddings = tie
+    theirs = transformers.BertForPreTraining(config).eval()
+    untied = theirs.cls.predictions.decoder.weight is not theirs.bert.embeddings.word_embeddings.weight
+    assert untied == (not tie)
+    if not tie:  # make the decoder visibly different from the embeddings, as after untied training
+        with torch.no_grad():
+            theirs.cls.predictions.decoder.weight.normal_(0.0, 0.5)
+    theirs.save_pretrained(tmp_path)
+    ours, _ = load_pretrained(tmp_path, BertForPreTraining)
+    assert ours.config.tie_word_embeddings is tie
+    assert (ours.cls.predictions.decoder.weight is ours.bert.embeddings.word_embeddings.weight) is tie
+    ids, types, mask = _inputs(SHAPES[1][0], SHAPES[1][5], seed=5)
+    labels = torch.where(torch.rand(ids.shape) < 0.3, ids, torch.full_like(ids, -100))
+    nsp = torch.tensor([1, 0, 1])
+    with torch.no_grad():
+        ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask, labels=labels,
+                     next_sentence_label=nsp, output_hidden_states=True)
+        out, loss = ours(ids, types, mask, labels=labels, next_sentence_label=nsp)
+    assert_close(out.prediction_logits, ref.prediction_logits, atol=1e-5, rtol=1e-5)
+    assert_close(out.last_hidden_state, ref.hidden_states[-1], atol=1e-5, rtol=1e-5)
+    assert_close(out.seq_relationship_logits, ref.seq_relationship_logits, atol=1e-5, rtol=1e-5)
+    assert_close(loss, ref.loss, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_save_pretrained_keeps_the_flag_and_transformers_loads_it_equal(tie, tmp_path):
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(6)
+    V = SHAPES[0][0]
+    config = BertConfig(vocab_size=V, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=20, tie_word_embeddings=tie)
+    ours = BertForPreTraining(config).eval()
+    with torch.no_grad():  # non-zero biases everywhere, so that a bias left behind would show
+        for name, p in ours.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0.0, 0.1)
+    tokenizer = WordPieceTokenizer(_vocab(V))
+    folder = save_pretrained(ours, tmp_path / "ours", tokenizer)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours"]  # no temporary folder left
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors", "vocab.txt"]
+    assert json.loads((folder / "config.json").read_text())["tie_word_embeddings"] is tie
+    theirs, info = transformers.BertForPreTraining.from_pretrained(folder, output_loading_info=True)
+    theirs.eval()
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"]
+    assert theirs.config.tie_word_embeddings is tie
+    assert (theirs.cls.predictions.decoder.weight is theirs.bert.embeddings.word_embeddings.weight) is tie
+    back, back_tokenizer = load_pretrained(folder, BertForPreTraining)
+    assert back.config == config and back_tokenizer.ids_to_tokens == tokenizer.ids_to_tokens
+    ids, types, mask = _inputs(V, 20, seed=7)
+    with torch.no_grad():
+        mine = ours(ids, types, mask)[0]
+        ref = theirs(input_ids=ids, token_type_ids=types, attention_mask=mask)
+        again = back(ids, types, mask)[0]
+    assert_close(mine.prediction_logits, ref.prediction_logits, atol=1e-5, rtol=1e-5)
+    assert_close(mine.seq_relationship_logits, ref.seq_relationship_logits, atol=1e-5, rtol=1e-5)
+    assert torch.equal(mine.prediction_logits, again.prediction_logits)
+    encoder, info = transformers.BertModel.from_pretrained(save_pretrained(ours.bert, tmp_path / "encoder"),
+                                                           output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    with torch.no_grad():
+        assert_close(encoder.eval()(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state,
+                     mine.last_hidden_state, atol=1e-5, rtol=1e-5)
 
 
 def _save_ours(model: torch.nn.Module, folder, state=None):

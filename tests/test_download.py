@@ -10,6 +10,7 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -100,7 +101,9 @@ def test_dead_and_missing_mirrors_are_skipped_for_a_good_one(server, dead_url, t
     assert path == tmp_path / "file.bin"
     assert path.read_bytes() == PAYLOAD
     assert leftovers(tmp_path) == ["file.bin"]  # pinned: no hash record, no temp files
-    assert path.stat().st_mode & 0o777 == 0o644  # readable like any downloaded file, not mkstemp's 0600
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file (the umask), not mkstemp's 0600
 
 
 def test_checksum_mismatch_raises_and_leaves_nothing(server, tmp_path):

@@ -301,8 +301,8 @@ def test_bad_vocab_files(tmp_path, content, message):
 def test_missing_vocab_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.txt does not exist"):
         WordPieceTokenizer.from_vocab_file(tmp_path / "nope.txt")
-    with pytest.raises(ValueError, match="cannot read vocab file"):
-        WordPieceTokenizer.from_vocab_file(tmp_path)  # a folder
+    with pytest.raises(IsADirectoryError, match="is a folder, not a file"):
+        WordPieceTokenizer.from_vocab_file(tmp_path)
 
 
 def test_save_vocab_is_atomic(tmp_path, monkeypatch):

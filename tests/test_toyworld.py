@@ -252,9 +252,10 @@ def test_any_word_sequence_has_a_probability_at_most_one(tiny, words):
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.parametrize("num_documents", [0, -3, 2.5, True])
-def test_empty_or_odd_document_counts_raise(num_documents):
-    with pytest.raises(ValueError, match="num_documents"):
+@pytest.mark.parametrize("num_documents, error", [(0, ValueError), (-3, ValueError), (2.5, TypeError),
+                                                   (True, TypeError)])
+def test_empty_or_odd_document_counts_raise(num_documents, error):
+    with pytest.raises(error, match="num_documents"):
         toyworld_corpus("train", 0, num_documents)
 
 

@@ -18,8 +18,8 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,23 @@ def script_to_notebook(script: Path) -> nbformat.NotebookNode:
 
 def write_atomic(nb: nbformat.NotebookNode, path: Path) -> None:
     """Write a notebook to a temp file beside ``path``, then rename: never a half-written notebook."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".ipynb")
+    write_text_atomic(path, nbformat.writes(nb) + "\n")
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a uniquely named temp file beside ``path``, then rename it onto ``path``.
+
+    The temp name is unique, so two runs that export the same notebook at once never share one; the file
+    is created by ``open`` (not ``mkstemp``, whose files are 0600), so the user's umask sets its mode.
+    (``course_lib.files.write_atomic`` does the same; this tool does not import the package.)
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            nbformat.write(nb, fh)
+        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -132,9 +142,7 @@ def export_html(notebook: Path, html: Path) -> None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_filename(str(notebook))
-    tmp = html.with_name(f".{html.name}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, html)
+    write_text_atomic(html, body)
 
 
 def run_course(root: Path, selection: list[str] | None = None) -> int:

@@ -43,6 +43,8 @@ from course_lib.bert.inside import (
 from course_lib.bert.loading import (
     load_pretrained,
     load_state_dict_file,
+    read_config,
+    save_pretrained,
 )
 from course_lib.bert.metrics import (
     accuracy,
@@ -149,6 +151,8 @@ __all__ = [
     "pretraining_step",
     "qa_predictions",
     "QAOutput",
+    "read_config",
+    "save_pretrained",
     "sentence_attention",
     "shuffled_epochs",
     "similarity_by_layer",

@@ -59,6 +59,7 @@ class BertConfig:
     pad_token_id: int = 0
     initializer_range: float = 0.02  # std of the normal initialisation
     is_decoder: bool = False  # True: read left to right (causal mask; the pooler reads the last real token)
+    tie_word_embeddings: bool = True  # the MLM decoder shares the word embeddings (False: a decoder of its own)
 
     def __post_init__(self) -> None:
         if self.hidden_size % self.num_attention_heads:
@@ -338,7 +339,8 @@ class BertPreTrainingOutput(NamedTuple):
 
 
 class BertForPreTraining(nn.Module):
-    """BERT with the masked-LM head (decoder tied to the word embeddings) and the NSP head."""
+    """BERT with the masked-LM head and the NSP head. The decoder is tied to the word embeddings, as in
+    BERT, unless ``config.tie_word_embeddings`` is False: then it has a (V, H) weight of its own."""
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -346,7 +348,8 @@ class BertForPreTraining(nn.Module):
         self.bert = BertModel(config)
         self.cls = BertPreTrainingHeads(config)
         self.cls.apply(lambda m: _init_weights(m, config.initializer_range))
-        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight  # tied: (V, H)
+        if config.tie_word_embeddings:
+            self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight  # tied: (V, H)
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 labels: Tensor | None = None, next_sentence_label: Tensor | None = None,

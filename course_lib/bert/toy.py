@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
+from course_lib.arguments import check_fields
 from course_lib.bert.model import BertConfig, BertForPreTraining
 from course_lib.bert.pretraining import (
     OBJECTIVES,
@@ -17,7 +18,7 @@ from course_lib.bert.pretraining import (
     pretraining_accuracy,
     pretraining_batches,
 )
-from course_lib.core import History, Recipe, TrainConfig, check_fields, fit, pretrained
+from course_lib.core import History, Recipe, TrainConfig, fit, pretrained
 from course_lib.data import toyworld_corpus
 from course_lib.text import WordPieceTokenizer
 from course_lib.wordvec import ppmi_svd

@@ -15,9 +15,6 @@ from course_lib.core.cache import (
     seeded,
     torch_threads,
 )
-from course_lib.core.fields import (
-    check_fields,
-)
 from course_lib.core.probes import (
     majority_accuracy,
     probe_predictions,
@@ -36,7 +33,6 @@ from course_lib.core.train import (
     batch_stream,
     check_state_dict,
     default_step,
-    file_mode,
     fit,
     learning_rate,
     load_checkpoint,
@@ -50,11 +46,9 @@ __all__ = [
     "batch_stream",
     "CacheError",
     "CacheWarning",
-    "check_fields",
     "check_state_dict",
     "code_fingerprint",
     "default_step",
-    "file_mode",
     "fit",
     "History",
     "import_closure",

@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.arguments import check_fields
 from course_lib.base import cache_dir, get_device
-from course_lib.core.fields import check_fields
 from course_lib.core.train import History, load_checkpoint, save_checkpoint
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds course_lib/
@@ -237,7 +237,7 @@ def _read_entry(settings: Recipe, path: Path) -> tuple[nn.Module, History] | Non
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Delete what a process killed while saving this entry left behind (we hold the entry's lock)."""
-    for tmp in path.parent.glob(f".{path.name}-*.tmp"):
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):  # course_lib.files' temp names
         tmp.unlink(missing_ok=True)
 
 

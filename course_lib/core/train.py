@@ -14,8 +14,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,8 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from course_lib.arguments import check_fields
 from course_lib.base import get_device
-from course_lib.core.fields import check_fields
+from course_lib.files import atomic_file
 
 Batch = Any
 
@@ -248,29 +247,15 @@ def _progress(config: TrainConfig):
     return tqdm(total=config.steps, desc=config.desc, leave=True, mininterval=0.5)
 
 
-def file_mode() -> int:
-    """The mode a new file gets under the user's umask (``mkstemp`` alone gives 0600, unreadable to a class)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def save_checkpoint(model: nn.Module, path: str | Path, extra: dict | None = None) -> Path:
-    """Write ``{"state_dict": ..., "extra": ...}`` to a uniquely named temp file beside ``path``, then rename.
+    """Write ``{"state_dict": ..., "extra": ...}`` to ``path`` atomically (``course_lib.files.atomic_file``).
 
-    The file gets the user's umask; on any failure the temp file is removed and ``path`` is untouched.
+    A uniquely named temp file beside ``path``, created with the user's umask, replaces ``path`` only when
+    the whole checkpoint is written; on any failure ``path`` is untouched and the temp file removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"state_dict": model.state_dict(), "extra": extra or {}}, tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path, what="checkpoint", make_parents=True) as f:
+        torch.save({"state_dict": model.state_dict(), "extra": extra or {}}, f)
     return path
 
 

@@ -4,7 +4,11 @@ The only module of ``course_lib`` that touches the network, and only when one of
 is called. Standard library only (``urllib``).
 
 A file is fetched into a temporary file in the cache folder and renamed into place only after
-its size and hash have been checked, so the final path never holds half a file. The hash is
+its size and hash have been checked, so the final path never holds half a file. Every wait is
+bounded: the host name lookup (in a daemon thread, since a socket timeout does not bound a hanging
+DNS resolver, and a daemon thread never keeps the interpreter from exiting), each connection and
+read, and the whole file across all its mirrors (``deadline``), so a mirror that trickles bytes
+cannot hold a notebook for ever. The hash is
 *pinned* when it is known from an independent source; otherwise it is *recorded* on the first
 download in ``<file>.sha256.json`` beside the file and checked on every later use. A hash is
 never made up.
@@ -15,26 +19,29 @@ never made up.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
+import glob
 import hashlib
 import http.client
 import json
 import os
 import shutil
 import socket
-import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from course_lib.arguments import check_number
 from course_lib.base import cache_dir
+from course_lib.files import STALE_AFTER_S, atomic_file, prepare_folder, write_atomic
 
 USER_AGENT = "course_lib (From word vectors to BERT; python urllib)"
 CHUNK = 1 << 16
@@ -111,6 +118,7 @@ def download(
     folder: str | os.PathLike | None = None,
     timeout: float = 3.0,
     budget: float = 9.0,
+    deadline: float = 600.0,
 ) -> Path:
     """Fetch a file into the cache folder (once) and return its path.
 
@@ -118,26 +126,33 @@ def download(
     of mirror URLs tried in turn. ``sha256`` pins the expected hash (a known name brings its own
     pin); without one the hash is recorded on the first download and checked afterwards.
     ``folder`` defaults to ``course_lib.base.cache_dir()`` (``$COURSE_LIB_CACHE``). ``timeout``
-    bounds each connection and each read; ``budget`` bounds the time spent on mirrors that fail,
-    so an offline machine gets its error in about ``budget`` seconds.
+    bounds each host lookup, connection and read; ``budget`` bounds the time spent on mirrors that
+    fail (no mirror is started after it), so an offline machine gets its error in about ``budget``
+    seconds; ``deadline`` bounds the whole call, transfers included, across every mirror.
     """
+    timeout = check_number(timeout, "timeout", above=0)
+    budget = check_number(budget, "budget", above=0)
+    deadline = check_number(deadline, "deadline", above=0)
     remote = _resolve_remote(name_or_urls, sha256, filename)
-    folder = Path(folder) if folder is not None else cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_folder(folder if folder is not None else cache_dir(create=False), "the download folder")
     dest = folder / remote.filename
     if dest.exists():
         _check_cached(dest, remote)
         return dest
     failures: list[str] = []
     mismatch = False
-    deadline = time.monotonic() + budget
+    start = time.monotonic()
+    stop_at = start + deadline
     for url in remote.urls:
-        left = deadline - time.monotonic()
+        now = time.monotonic()
+        left = min(start + budget, stop_at) - now
         if left <= 0:
-            failures.append(f"{url}: not tried (the {budget:g} s budget for failing mirrors was spent)")
+            spent = "budget for failing mirrors" if now < stop_at else "deadline for this file"
+            limit = budget if now < stop_at else deadline
+            failures.append(f"{url}: not tried (the {limit:g} s {spent} was spent)")
             continue
         try:
-            _fetch_verified(url, dest, remote, min(timeout, left))
+            _fetch_verified(url, dest, remote, min(timeout, left), stop_at, deadline)
         except (
             OSError,
             http.client.HTTPException,
@@ -162,7 +177,7 @@ def download_extracted(name: str, *, folder: str | os.PathLike | None = None, ti
     """
     if name not in REMOTE_FILES:
         raise ValueError(f"unknown download {name!r}: known archives are {', '.join(sorted(REMOTE_FILES))}")
-    base = Path(folder) if folder is not None else cache_dir()
+    base = prepare_folder(folder if folder is not None else cache_dir(create=False), "the download folder")
     target = base / name
     if target.is_dir():
         return target
@@ -173,8 +188,10 @@ def download_extracted(name: str, *, folder: str | os.PathLike | None = None, ti
 def extract_zip(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
     """Extract ``archive`` into the folder ``target`` atomically (temp folder, then rename)."""
     archive, target = Path(archive), Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    prepare_folder(target.parent, "the folder of the extraction target")
+    _remove_stale_folders(target)
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.part"
+    tmp.mkdir()  # os.mkdir's mode: the user's umask decides, as for any folder they make
     try:
         with zipfile.ZipFile(archive) as zf:
             root = tmp.resolve()
@@ -184,7 +201,6 @@ def extract_zip(archive: str | os.PathLike, target: str | os.PathLike) -> Path:
                         f"{archive}: unsafe member path {member!r} in the zip; not extracting"
                     )
             zf.extractall(tmp)
-        os.chmod(tmp, 0o755)
         os.replace(tmp, target)
     except zipfile.BadZipFile as err:
         raise DownloadError(
@@ -255,55 +271,114 @@ def _check_cached(dest: Path, remote: RemoteFile) -> None:
         )
 
 
-def _fetch_verified(url: str, dest: Path, remote: RemoteFile, timeout: float) -> None:
+def _remove_stale_folders(target: Path) -> None:
+    """Remove half-extracted folders of ``target`` that a killed process left (older than an hour)."""
+    cutoff = time.time() - STALE_AFTER_S
+    for old in target.parent.glob(f".{glob.escape(target.name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _fetch_verified(url: str, dest: Path, remote: RemoteFile, timeout: float, stop_at: float,
+                    deadline: float) -> None:
     """Fetch ``url`` into a temp file beside ``dest``, check it, then rename it into place."""
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest, size = _stream(url, out, timeout)
+    with atomic_file(dest, what="the download", suffix=".part") as out:  # removed if anything fails
+        digest, size = _stream(url, out, timeout, stop_at, deadline)
         if remote.size is not None and size != remote.size:
             raise DownloadError(f"got {size} bytes, expected {remote.size}")
         if remote.sha256 is not None and digest != remote.sha256:
             raise ChecksumError(
                 f"SHA-256 mismatch: got {digest}, expected {remote.sha256}; nothing was saved"
             )
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a cache is readable like any download
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
 
 
-def _stream(url: str, out, timeout: float) -> tuple[str, int]:
+def _stream(url: str, out, timeout: float, stop_at: float, deadline: float) -> tuple[str, int]:
     """Copy the body of ``url`` into ``out``; return its SHA-256 and size. Checks Content-Length."""
-    _resolve_host(url, timeout)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     digest, size = hashlib.sha256(), 0
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with _OPENER.open(request, timeout=timeout) as response:
         expected = response.headers.get("Content-Length")
-        for block in iter(lambda: response.read(CHUNK), b""):
+        # read1: one recv at most, so a trickle returns often enough to be checked against the deadline
+        for block in iter(lambda: response.read1(CHUNK), b""):
             out.write(block)
             digest.update(block)
             size += len(block)
+            if time.monotonic() > stop_at:  # each read is bounded by ``timeout``; a trickle is bounded here
+                raise DownloadError(f"still downloading after {deadline:g} s ({size} bytes so far), the "
+                                    f"deadline for this file: the mirror is too slow (pass a larger deadline=)")
     # http.client returns a short body without an error when the server closes early: check it here
     if expected is not None and expected.isdigit() and size != int(expected):
         raise DownloadError(f"transfer interrupted: got {size} of {expected} bytes")
     return digest.hexdigest(), size
 
 
-def _resolve_host(url: str, timeout: float) -> None:
-    """Look the host up with a time limit (a socket timeout does not bound a hanging DNS resolver)."""
-    host = urllib.parse.urlsplit(url).hostname
-    if host is None:
-        raise DownloadError("no host name in the URL")
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    try:
-        pool.submit(socket.getaddrinfo, host, None).result(timeout=timeout)
-    except concurrent.futures.TimeoutError as err:
-        raise DownloadError(f"looking up {host} took longer than {timeout:g} s (offline?)") from err
-    finally:
-        pool.shutdown(wait=False)
+def _lookup(host: str, port: int, timeout: float) -> list:
+    """``socket.getaddrinfo`` with a time limit, in a daemon thread: a hanging resolver is left behind
+    without holding the interpreter at exit (a thread pool's workers are joined at exit)."""
+    found: dict[str, object] = {}
+    done = threading.Event()
+
+    def resolve() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as err:
+            found["error"] = err
+        finally:
+            done.set()
+
+    threading.Thread(target=resolve, name=f"course_lib lookup of {host}", daemon=True).start()
+    if not done.wait(timeout):
+        raise DownloadError(f"looking up {host} took longer than {timeout:g} s (offline, or a DNS server "
+                            f"that does not answer?)")
+    if "error" in found:
+        raise found["error"]  # type: ignore[misc]
+    return found["infos"]  # type: ignore[return-value]
+
+
+def _bounded_connection(address: tuple[str, int], timeout: object = None,
+                        source_address: tuple[str, int] | None = None, *_args: object) -> socket.socket:
+    """``socket.create_connection`` whose host lookup is bounded by the same ``timeout`` as the connection."""
+    host, port = address
+    seconds = timeout if isinstance(timeout, (int, float)) else 30.0
+    error: OSError | None = None
+    for family, kind, proto, _name, sockaddr in _lookup(host, port, seconds):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(seconds)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as err:
+            error = err
+            sock.close()
+    raise error or OSError(f"no address found for {host}")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _bounded_connection
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _bounded_connection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler)  # redirects and proxies as urlopen's
 
 
 def _write_record(dest: Path, url: str) -> None:
@@ -317,15 +392,7 @@ def _write_record(dest: Path, url: str) -> None:
         "note": "recorded on first download, not checked against an independent source; "
         "later uses of the file are checked against it",
     }
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".json.part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(record, f, indent=2)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, record_path(dest))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    write_atomic(record_path(dest), json.dumps(record, indent=2), what="the hash record")
 
 
 def _reason(err: BaseException) -> str:

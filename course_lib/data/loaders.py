@@ -23,6 +23,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from course_lib import files
+from course_lib.arguments import check_int, check_optional_int
 from course_lib.data.corpus import SPLITS, Analogy, Corpus, Document, Sentence, SimilarityPair
 
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train / validation / test, by document, for sources without a split
@@ -200,27 +202,9 @@ def text_to_sentences(text: str, tokenize: Callable[[str], list[str]] | None = N
 
 
 def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
-    """Read a text file (UTF-8 unless told); a clear error names the path (and the line of a bad byte)."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except PermissionError as err:
-        raise PermissionError(
-            f"cannot read {path}: permission denied; check its permissions (chmod +r)"
-        ) from err
-    except IsADirectoryError as err:
-        raise IsADirectoryError(f"{path} is a folder, not a text file") from err
-    except OSError as err:
-        raise OSError(f"cannot read {path}: {err.strerror or err}") from err
-    try:
-        return data.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise ValueError(
-            f"{path} is not {encoding} text: byte 0x{data[err.start]:02x} at line {line}, column {column}. "
-            f"Convert it first, e.g. `iconv -f latin1 -t utf-8 {path.name} > fixed.txt`"
-        ) from err
+    """Read a text file (UTF-8 unless told); a clear error names the path, the line of a bad byte, and
+    what the file probably is (UTF-16, Latin-1, binary) with the command that converts it."""
+    return files.read_text(path, what="text file", encoding=encoding)
 
 
 def gensim_test_file(filename: str) -> Path:
@@ -259,10 +243,8 @@ def _tokenizer() -> Callable[[str], list[str]]:
 def _check_arguments(split: str, seed: int, max_documents: int | None) -> None:
     if split not in SPLITS + ("all",):
         raise ValueError(f"unknown split {split!r}: use one of {', '.join(SPLITS + ('all',))}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
-    if max_documents is not None and (not isinstance(max_documents, int) or max_documents < 1):
-        raise ValueError(f"max_documents must be a positive int or None, got {max_documents!r}")
+    check_int(seed, "seed", minimum=0)
+    check_optional_int(max_documents, "max_documents", minimum=1)
 
 
 def _source_name(name_or_path: str | os.PathLike) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib.arguments import check_int, check_number, check_optional_int
 from course_lib.data.corpus import Analogy, Corpus, SimilarityPair
 from course_lib.data.toyworld import ToyWorld, toy_world
 
@@ -133,6 +134,8 @@ def sense_examples(corpus: Corpus, world: ToyWorld | None = None) -> list[SenseE
 def same_sense_pairs(corpus: Corpus, num_pairs: int = 2000, seed: int = 0,
                      world: ToyWorld | None = None) -> list[SameSensePair]:
     """Pairs of sentences sharing a polysemous word, half with the same sense (never a sentence with itself)."""
+    check_int(num_pairs, "num_pairs", minimum=1)
+    check_int(seed, "seed", minimum=0)
     by_word: dict[str, dict[str, list[SenseExample]]] = defaultdict(lambda: defaultdict(list))
     for ex in sense_examples(corpus, world):
         by_word[ex.word][ex.sense].append(ex)
@@ -163,6 +166,7 @@ def same_sense_pairs(corpus: Corpus, num_pairs: int = 2000, seed: int = 0,
 def next_sentence_pairs(corpus: Corpus, seed: int = 0) -> list[SentencePair]:
     """One pair per pair of consecutive sentences: exactly half keep the true next sentence (IsNext); the
     other half replace it by a random sentence of another document, as BERT's pre-training does."""
+    check_int(seed, "seed", minimum=0)
     sentences = [(d, s.tokens) for d, doc in enumerate(corpus.documents) for s in doc.sentences]
     if len({d for d, _ in sentences}) < 2:
         raise ValueError("next-sentence pairs need at least two documents")
@@ -209,8 +213,8 @@ def spam_messages(num_messages: int = 2000, seed: int = 0, world: ToyWorld | Non
     """Short messages, half spam. Ham is a greeting plus toy-world sentences, sometimes with words spam
     also uses ("free", "call", "today", "win"); spam strings together 2–3 spam phrases, sometimes behind
     a greeting. One keyword is not enough; a bag of words is."""
-    if num_messages < 2:
-        raise ValueError(f"num_messages must be at least 2, got {num_messages}")
+    check_int(num_messages, "num_messages", minimum=2)
+    check_int(seed, "seed", minimum=0)
     world = world or toy_world()
     rng = np.random.default_rng(seed)
     docs = world.corpus("all", seed=seed, num_documents=num_messages).documents
@@ -252,8 +256,8 @@ def qa_examples(corpus: Corpus, seed: int = 0, unanswerable_share: float = 1 / 3
     documents with no answerable question that name the character): a verb of the same topic that the
     document never uses.
     """
-    if not 0.0 <= unanswerable_share <= 1.0:
-        raise ValueError(f"unanswerable_share must be in [0, 1], got {unanswerable_share}")
+    check_number(unanswerable_share, "unanswerable_share", minimum=0.0, maximum=1.0)
+    check_int(seed, "seed", minimum=0)
     world = world or toy_world()
     base = _base_forms(world)
     g = world.grammar
@@ -311,6 +315,7 @@ def phrases(tokens: list[str], tags: list[str]) -> list[list[str]]:
 
 def phrase_reversal_examples(corpus: Corpus, max_examples: int | None = None) -> list[Seq2SeqExample]:
     """Source: a sentence; target: its phrases in reverse order (``the old cow sleeps`` -> ``sleeps the old cow``)."""
+    check_optional_int(max_examples, "max_examples", minimum=1)
     out = [Seq2SeqExample(list(s.tokens), [w for p in reversed(phrases(s.tokens, s.tags)) for w in p])
            for s in corpus if s.tags is not None]
     return _nonempty(out[:max_examples], "sentences")
@@ -343,6 +348,8 @@ def analogy_pairs(world: ToyWorld | None = None) -> dict[str, list[tuple[str, st
 def analogy_set(world: ToyWorld | None = None, max_per_family: int | None = 500, seed: int = 0) -> list[Analogy]:
     """``a : b :: c : d`` questions from every ordered pair of distinct pairs of a family (sampled down to
     ``max_per_family``)."""
+    check_optional_int(max_per_family, "max_per_family", minimum=1)
+    check_int(seed, "seed", minimum=0)
     rng, out = np.random.default_rng(seed), []
     for family, pairs in analogy_pairs(world).items():
         quads = [Analogy(a, b, c, d, family) for a, b in pairs for c, d in pairs if (a, b) != (c, d)]
@@ -355,6 +362,8 @@ def analogy_set(world: ToyWorld | None = None, max_per_family: int | None = 500,
 def similarity_set(world: ToyWorld | None = None, num_pairs: int = 400, seed: int = 0) -> list[SimilarityPair]:
     """Word pairs with a graded relatedness fixed by the grammar, a quarter at each level:
     3 same category (cow, pig), 2 same topic (cow, feeds), 1 same tag across topics (cow, boat), 0 none."""
+    check_int(num_pairs, "num_pairs", minimum=1)
+    check_int(seed, "seed", minimum=0)
     world = world or toy_world()
     g = world.grammar
     content = [c for c in g.categories if c.topic is not None and len(c.word_ids) > 1 and c.tag != "PROPN"]

@@ -38,6 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from course_lib.arguments import check_int
 from course_lib.data.corpus import SPLITS, Corpus, Document, Sentence
 from course_lib.data.toyworld_bounds import (
     ClozeCeiling,
@@ -240,8 +241,7 @@ class ToyWorld:
         Chunk ``k`` draws ``min(1024 * 2**k, 32768)`` documents from ``SeedSequence([seed, k])``: small
         requests stay cheap and large ones vectorize well.
         """
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        check_int(seed, "seed", minimum=0)
         for k in range(2**62):
             rng = np.random.default_rng(np.random.SeedSequence([int(seed), k]))
             yield from self._documents(self._sample_chunk(rng, _CHUNK * 2 ** min(k, 5)), split)
@@ -255,9 +255,8 @@ class ToyWorld:
                     "test": cfg.test_documents}
         if num_documents is None:
             num_documents = sum(defaults.values()) if split == "all" else defaults[split]
-        if isinstance(num_documents, bool) or not isinstance(num_documents, (int, np.integer)) or num_documents < 1:
-            raise ValueError(f"num_documents must be a positive integer (an empty corpus is useless), "
-                             f"got {num_documents!r}")
+        check_int(num_documents, "num_documents", minimum=1)  # an empty corpus is useless
+        check_int(seed, "seed", minimum=0)
         docs = list(itertools.islice(self.stream(seed, split), num_documents))
         return Corpus("toyworld", split, docs, info={"seed": seed, "generator": repr(self)})
 

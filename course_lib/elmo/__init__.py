@@ -47,6 +47,7 @@ from course_lib.elmo.probes import (
 )
 from course_lib.elmo.scalar_mix import (
     ScalarMix,
+    check_layers,
 )
 from course_lib.elmo.viz import (
     LayerWeightExplorer,
@@ -62,6 +63,7 @@ __all__ = [
     "BOS_ID",
     "BOW",
     "CharEncoder",
+    "check_layers",
     "depth_experiment",
     "DepthResult",
     "direction_features",

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from course_lib.elmo.bilm import PAD_ID, BiLM
+from course_lib.elmo.scalar_mix import check_layers
 
 
 @torch.no_grad()
@@ -42,6 +43,7 @@ def layer_features(bilm: BiLM, sentences: Sequence[Sequence[str]], positions: Se
 
 def mix_layers(layers: Sequence[torch.Tensor], weights: Sequence[float], gamma: float = 1.0) -> torch.Tensor:
     """γ · Σ_j s_j h_j with the given (already normalized) weights s_j: features for a hand-set mix."""
+    check_layers(layers, len(weights), "mix_layers")
     return gamma * sum(w * h for w, h in zip(weights, layers, strict=True))
 
 

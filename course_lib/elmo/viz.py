@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from course_lib.arguments import check_number
+from course_lib.elmo.scalar_mix import check_layers
 from course_lib.viz import FigurePane, SavePngControl, html_text, mpl_text, new_figure
 
 
@@ -41,6 +43,18 @@ class TaskProbe:
         if not (len(self.train) == len(self.test) == len(self.weights)):
             raise ValueError(f"{len(self.train)} train layers, {len(self.test)} test layers and "
                              f"{len(self.weights)} weights: they must match")
+        check_layers(self.train, None, "TaskProbe train")
+        check_layers(self.test, None, "TaskProbe test")
+        if self.train[0].shape[1:] != self.test[0].shape[1:]:
+            raise ValueError(f"TaskProbe: train layers are {tuple(self.train[0].shape)} but test layers are "
+                             f"{tuple(self.test[0].shape)}: the features must have the same width")
+        for name, layers, y in (("train", self.train, self.y_train), ("test", self.test, self.y_test)):
+            if len(y) != layers[0].shape[0]:
+                raise ValueError(f"TaskProbe: {len(y)} y_{name} labels for {layers[0].shape[0]} {name} rows")
+        for j, w in enumerate(self.weights):
+            check_number(w, f"TaskProbe weights[{j}]", minimum=0.0, maximum=1.0)  # a softmax: in [0, 1]
+        check_number(self.gamma, "TaskProbe gamma")
+        check_number(self.accuracy, "TaskProbe accuracy", minimum=0.0, maximum=1.0)
 
 
 def _draw_weights(ax, learned: Sequence[float], hand: Sequence[float] | None = None, title: str = "") -> None:
@@ -120,8 +134,13 @@ class LayerWeightExplorer:
         return self.pane.figure
 
     def hand_weights(self) -> list[float]:
-        """The sliders' values normalized to sum to 1 (all at zero: equal weights)."""
-        raw = [s.value for s in self.sliders]
+        """The sliders' values normalized to sum to 1 (all at zero: equal weights).
+
+        A slider set from code to something that is not a number in [0, 1] (NaN, say) raises
+        ``ValueError`` naming it; the explorer shows that message instead of a figure.
+        """
+        raw = [check_number(s.value, f"the slider '{s.description}'", minimum=0.0, maximum=1.0)
+               for s in self.sliders]
         total = sum(raw)
         return [r / total for r in raw] if total > 0 else [1.0 / len(raw)] * len(raw)
 

@@ -19,7 +19,8 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from course_lib.core import History, Recipe, TrainConfig, check_fields, fit, pretrained
+from course_lib.arguments import check_fields
+from course_lib.core import History, Recipe, TrainConfig, fit, pretrained
 from course_lib.data.corpus import Corpus
 from course_lib.lm.data import LMDataConfig, lm_vocab, load_lm_corpus, sentence_batches
 from course_lib.lm.lstm import LSTMLM, LSTMLMConfig

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+
+from course_lib.files import read_text, write_atomic
 
 # ---------------------------------------------------------------- files: atomic writes, careful reads
 
 
-def _write_atomic(path: str | os.PathLike, text: str) -> None:
+def _write_atomic(path: str | os.PathLike, text: str, what: str = "file") -> None:
     """Write to a temp file in the same folder, then rename: a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text, what=what)
 
 
 def _read_utf8(path: str | os.PathLike, what: str) -> str:
     """The file's text; a clear error naming the path (and the line) when it cannot be read."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{what} {path} does not exist") from None
-    except OSError as err:
-        raise ValueError(f"cannot read {what} {path}: {err.strerror or err}") from err
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ValueError(f"{what} {path} is not UTF-8: bad byte at line {line} ({err.reason}); "
-                         "save it as UTF-8") from None
+    return read_text(path, what=what)
 
 
 def _check_unique(tokens: Sequence[str], source: str, unit: str = "ids", start: int = 0) -> None:
@@ -53,5 +28,3 @@ def _check_unique(tokens: Sequence[str], source: str, unit: str = "ids", start: 
             raise ValueError(f"{source}: duplicate token {token!r} on {unit} {first[token]} and {i}; "
                              "every token must occur once (its id would be ambiguous): remove one of them")
         first[token] = i
-
-

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import array
 import itertools
+import numbers
 from collections.abc import Sequence
 
 import torch
 
+from course_lib.arguments import check_int, check_optional_int
 from course_lib.text.vocab import Vocab
 from course_lib.text.wordpiece import WordPieceTokenizer
 
@@ -19,13 +22,13 @@ def pad_batch(
     """Right-pad id sequences into a batch.
 
     Returns ``(ids, attention_mask)``, both LongTensors of shape (B, T) with T the longest
-    sequence (cut to ``max_length`` when given); the mask is 1 on real tokens, 0 on padding.
+    sequence (cut to ``max_length`` >= 1 when given); the mask is 1 on real tokens, 0 on padding.
+    Ids must be ints (a float id raises rather than being truncated).
 
     >>> pad_batch([[5, 6, 7], [8]], pad_id=0)[0].tolist()
     [[5, 6, 7], [8, 0, 0]]
     """
-    if len(sequences) == 0:
-        raise ValueError("pad_batch got an empty batch: pass at least one sequence")
+    _check_pad_arguments(sequences, pad_id, max_length)
     lengths = [len(s) if max_length is None else min(len(s), max_length) for s in sequences]
     T = max(max(lengths), 1)
     # all ids in one flat tensor, written where the mask is 1 (row-major): far faster than row by row
@@ -33,8 +36,34 @@ def pad_batch(
              for seq, n in zip(sequences, lengths, strict=True))
     mask = torch.arange(T) < torch.tensor(lengths)[:, None]
     ids = torch.full((len(sequences), T), pad_id, dtype=torch.long)
-    ids[mask] = torch.tensor(list(itertools.chain.from_iterable(heads)), dtype=torch.long)
+    flat = list(itertools.chain.from_iterable(heads))
+    try:  # an int64 array refuses floats, strings and lists (torch.tensor(..., dtype=long) truncates 1.7 to 1)
+        values = array.array("q", flat)
+    except (TypeError, OverflowError) as err:
+        raise TypeError(f"pad_batch takes int token ids, got {_first_odd(flat)!r}: ids are never fractional; "
+                        f"encode tokens to ids first, or convert whole numbers with int() or .long()") from err
+    if flat:
+        ids[mask] = torch.frombuffer(values, dtype=torch.long)
     return ids, mask.long()
+
+
+def _check_pad_arguments(sequences: Sequence[Sequence[int]], pad_id: int, max_length: int | None) -> None:
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__len__"):
+        raise TypeError(f"pad_batch takes a list of id sequences, got {type(sequences).__name__}")
+    if len(sequences) == 0:
+        raise ValueError("pad_batch got an empty batch: pass at least one sequence")
+    check_int(pad_id, "pad_id")
+    check_optional_int(max_length, "max_length", minimum=1)
+    for i, seq in enumerate(sequences):
+        if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__") or getattr(seq, "ndim", 1) != 1:
+            what = f"{type(seq).__name__} of shape {tuple(seq.shape)}" if hasattr(seq, "shape") else type(seq).__name__
+            raise TypeError(f"pad_batch: sequence {i} is a {what}, not a list of token ids: encode it first "
+                            f"(vocab.encode, tokenizer.encode)")
+
+
+def _first_odd(values: list) -> object:
+    """The first value that is not an int, for error messages."""
+    return next((v for v in values if isinstance(v, bool) or not isinstance(v, numbers.Integral)), values[:1])
 
 
 def length_buckets(lengths: Sequence[int], batch_size: int, shuffle: bool = True,
@@ -49,8 +78,8 @@ def length_buckets(lengths: Sequence[int], batch_size: int, shuffle: bool = True
     >>> length_buckets([5, 1, 4, 2, 3], batch_size=2, shuffle=False)
     [[1, 3], [4, 2], [0]]
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(pool_batches, "pool_batches", minimum=1)
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
     n = len(lengths)

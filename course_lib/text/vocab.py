@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from course_lib.arguments import check_int, check_optional_int, check_text
 from course_lib.text._files import _check_unique, _read_utf8, _write_atomic
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<bos>", "<eos>")
@@ -26,6 +27,8 @@ def word_tokenize(text: str) -> list[str]:
     >>> word_tokenize("The bank's river-side, closed!")
     ['the', "bank's", 'river', '-', 'side', ',', 'closed', '!']
     """
+    if not isinstance(text, str):
+        check_text(text, "text")
     return _WORD_RE.findall(text.lower())
 
 
@@ -44,6 +47,9 @@ class Vocab:
 
     def __init__(self, tokens: Iterable[str] = ()) -> None:
         self.itos: list[str] = list(SPECIAL_TOKENS) + list(tokens)
+        wrong = [t for t in self.itos if not isinstance(t, str)]
+        if wrong:
+            raise TypeError(f"Vocab tokens must be str, got {wrong[:3]!r}: decode bytes, str() other values")
         _check_unique(self.itos, "Vocab")
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
 
@@ -55,8 +61,11 @@ class Vocab:
         ``corpus`` is a mapping token -> count, or an iterable whose items are tokens (``str``) or
         sentences (iterables of tokens). ``max_size`` caps ``len(vocab)``, special tokens included.
         """
-        if min_freq < 1:
-            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        check_int(min_freq, "min_freq", minimum=1)
+        check_optional_int(max_size, "max_size")
+        if isinstance(corpus, (str, bytes)):
+            raise TypeError(f"corpus must be sentences (lists of tokens), tokens, or a mapping token -> count, "
+                            f"got a {type(corpus).__name__}: split it first, e.g. [word_tokenize(text)]")
         if max_size is not None and max_size < len(SPECIAL_TOKENS):
             raise ValueError(f"max_size={max_size} cannot hold the {len(SPECIAL_TOKENS)} special tokens: "
                              f"use max_size >= {len(SPECIAL_TOKENS)} or None")
@@ -67,6 +76,9 @@ class Vocab:
             for item in corpus:
                 if isinstance(item, str):
                     counts[item] += 1
+                elif isinstance(item, bytes) or not isinstance(item, Iterable):
+                    raise TypeError(f"corpus items must be tokens (str) or sentences (lists of str), got "
+                                    f"{type(item).__name__} {item!r:.60}")
                 else:
                     counts.update(item)
         ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in SPECIAL_TOKENS),
@@ -103,6 +115,8 @@ class Vocab:
         """Ids of ``tokens``; a ``str`` is first split with ``word_tokenize``."""
         if isinstance(tokens, str):
             tokens = word_tokenize(tokens)
+        elif isinstance(tokens, bytes) or not isinstance(tokens, Iterable):
+            check_text(tokens, "tokens")  # raises: bytes (decode them) or not a text or tokens at all
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = False) -> list[str]:
@@ -113,7 +127,7 @@ class Vocab:
         """Write the vocabulary as JSON (atomically: a temp file in the same folder, then a rename)."""
         doc = {"format": "course_lib.Vocab", "version": 1, "special_tokens": list(SPECIAL_TOKENS),
                "tokens": self.itos[len(SPECIAL_TOKENS):]}
-        _write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=0) + "\n")
+        _write_atomic(path, json.dumps(doc, ensure_ascii=False, indent=0) + "\n", what="vocab file")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Vocab:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from course_lib.arguments import check_int, check_optional_int, check_text
 from course_lib.text._files import _check_unique, _read_utf8, _write_atomic
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS, MAX_WORD_CHARS
 
@@ -93,6 +94,8 @@ def basic_tokenize(text: str, never_split: Iterable[str] = ()) -> list[str]:
     >>> basic_tokenize("Héllo,  WORLD!! 中文")
     ['hello', ',', 'world', '!', '!', '中', '文']
     """
+    if not isinstance(text, str):
+        check_text(text, "text")
     if text.isascii():
         text = text.translate(_ASCII_CLEAN)
         if not any(t in text for t in never_split):  # fast path: only lower-casing and a regex left to do
@@ -203,7 +206,7 @@ class WordPieceTokenizer:
 
     def save_vocab(self, path: str | os.PathLike) -> None:
         """Write ``vocab.txt`` (one token per line) atomically: temp file in the same folder, then rename."""
-        _write_atomic(path, "".join(t + "\n" for t in self.ids_to_tokens))
+        _write_atomic(path, "".join(t + "\n" for t in self.ids_to_tokens), what="vocab file")
 
     # -- tokens
 
@@ -232,6 +235,8 @@ class WordPieceTokenizer:
         >>> WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + ["a", "##b"]).tokenize("AB [MASK] ab!")
         ['a', '##b', '[MASK]', 'a', '##b', '[UNK]']
         """
+        if not isinstance(text, str):
+            check_text(text, "text")
         out: list[str] = []
         memo: dict[str, list[str]] = {}  # words repeat (Zipf): piece each one once per call
         for i, chunk in enumerate(self._special_re.split(text)):
@@ -254,7 +259,7 @@ class WordPieceTokenizer:
         >>> WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + ["a", "##b"]).encode_word("ab")
         (5, 6)
         """
-        ids = self._word_ids.get(word)
+        ids = self._word_ids.get(word) if isinstance(word, str) else check_text(word, "word")
         if ids is None:
             if len(self._word_ids) >= WORD_CACHE_SIZE:
                 self._word_ids.clear()
@@ -284,6 +289,10 @@ class WordPieceTokenizer:
         (['[CLS]', 'a', '[SEP]', 'b', '[SEP]'], [0, 0, 0, 1, 1])
         """
         n_special = 2 if pair is None else 3
+        check_text(text, "text")
+        if pair is not None:
+            check_text(pair, "pair")
+        check_optional_int(max_length, "max_length")
         if max_length is not None and max_length < n_special:
             raise ValueError(f"max_length={max_length} cannot hold the {n_special} special tokens of "
                              f"{'a pair' if pair is not None else 'one text'}: use max_length >= {n_special}")
@@ -341,6 +350,11 @@ class WordPieceTokenizer:
         """
         if criterion not in ("likelihood", "pmi"):
             raise ValueError(f"criterion must be 'likelihood' or 'pmi', got {criterion!r}")
+        check_int(vocab_size, "vocab_size", minimum=1)
+        check_int(min_frequency, "min_frequency", minimum=1)
+        if isinstance(texts, (str, bytes)):
+            raise TypeError("texts must be an iterable of texts, got a single "
+                            f"{type(texts).__name__}: wrap it in a list, [text]")
         words = Counter(w for text in texts for w in basic_tokenize(text) if len(w) <= MAX_WORD_CHARS)
         if not words:
             raise ValueError("WordPiece.train got no words: pass a non-empty iterable of non-empty texts")

@@ -31,6 +31,7 @@ from course_lib.wordvec.vectors import (
     spearman,
 )
 from course_lib.wordvec.viz import (
+    MAX_K,
     NeighbourExplorer,
     plot_word_map,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "cooccurrence_counts",
     "corpus_ids",
     "keep_probabilities",
+    "MAX_K",
     "NeighbourExplorer",
     "noise_distribution",
     "one_hot",

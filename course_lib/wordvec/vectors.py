@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import difflib
 import math
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from course_lib.arguments import check_int
 from course_lib.core import majority_accuracy, train_probe
-
-if TYPE_CHECKING:
-    pass
+from course_lib.files import read_text, write_atomic
 
 
 @dataclass
@@ -96,6 +92,7 @@ class WordVectors:
 
     def most_similar(self, word: str | torch.Tensor, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` words of highest cosine with ``word`` (itself excluded) or with a query vector."""
+        check_int(k, "k", minimum=1)
         if isinstance(word, torch.Tensor):
             return self._nearest(word.float(), k, [])
         i = self.id(word)
@@ -106,6 +103,7 @@ class WordVectors:
 
         ``analogy("man", "king", "woman")`` -> ``[("queen", 0.8...)]`` with good vectors.
         """
+        check_int(k, "k", minimum=1)
         ia, ib, ic = self.id(a), self.id(b), self.id(c)
         return self._nearest(self.unit[ib] - self.unit[ia] + self.unit[ic], k, [ia, ib, ic])
 
@@ -173,42 +171,50 @@ class WordVectors:
         """
         path = Path(path)
         words, rows, dim = [], [], None
-        with path.open(encoding="utf-8") as f:
-            for number, line in enumerate(f, start=1):
-                fields = line.rstrip("\n").rstrip().split(" ")
-                if number == 1 and len(fields) == 2 and all(x.isdigit() for x in fields):
-                    continue  # word2vec header: vocabulary size and dimension
-                if not line.strip():
-                    continue
-                try:
-                    values = [float(x) for x in fields[1:]]
-                except ValueError as err:
-                    raise ValueError(f"{path}, line {number}: expected a word and numbers, got {line[:60]!r}") from err
-                dim = len(values) if dim is None else dim
-                if len(values) != dim or not values:
-                    raise ValueError(f"{path}, line {number}: {len(values)} values for {fields[0]!r}, "
-                                     f"expected {dim} like the first vector")
-                words.append(fields[0])
-                rows.append(values)
+        try:
+            with path.open(encoding="utf-8-sig") as f:  # streamed: a GloVe file can be large
+                for number, line in enumerate(f, start=1):
+                    if "\0" in line:
+                        raise UnicodeError("a NUL byte")
+                    dim = cls._parse_line(path, number, line, words, rows, dim)
+        except UnicodeError:
+            read_text(path, what="vector file")  # raises, naming the file, the line and the conversion
+            raise
+        except OSError as err:
+            read_text(path, what="vector file")  # raises a message that names the file
+            raise ValueError(f"cannot read vector file {path}: {err}") from err
         if not rows:
             raise ValueError(f"{path}: no vectors found")
         return cls(words, torch.tensor(rows))
 
+    @staticmethod
+    def _parse_line(path, number: int, line: str, words: list[str], rows: list[list[float]],
+                    dim: int | None) -> int | None:
+        """Append one ``word v1 ... vC`` line to ``words``/``rows``; return the dimension seen so far."""
+        fields = line.rstrip("\n").rstrip().split(" ")
+        if number == 1 and len(fields) == 2 and all(x.isdigit() for x in fields):
+            return dim  # word2vec header: vocabulary size and dimension
+        if not line.strip():
+            return dim
+        try:
+            values = [float(x) for x in fields[1:]]
+        except ValueError as err:
+            raise ValueError(f"{path}, line {number}: expected a word and numbers, got {line[:60]!r}") from err
+        dim = len(values) if dim is None else dim
+        if len(values) != dim or not values:
+            raise ValueError(f"{path}, line {number}: {len(values)} values for {fields[0]!r}, "
+                             f"expected {dim} like the first vector")
+        words.append(fields[0])
+        rows.append(values)
+        return dim
+
     def save_text(self, path) -> None:
         """Write word2vec's text format (``V C`` header, then ``word v1 ... vC``) atomically."""
-        path = Path(path)
         if any(not w or any(ch.isspace() for ch in w) for w in self.words):
             raise ValueError("a word is empty or contains whitespace: the text format cannot hold it")
         lines = [f"{len(self)} {self.dim}"] + [
             w + " " + " ".join(f"{x:.6g}" for x in row) for w, row in zip(self.words, self.vectors.tolist(), strict=True)]
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write("\n".join(lines) + "\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, "\n".join(lines) + "\n", what="vector file")
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:

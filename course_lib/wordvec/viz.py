@@ -12,6 +12,7 @@ import ipywidgets as widgets
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from course_lib.arguments import check_int, check_text
 from course_lib.viz import FigurePane, html_text, mpl_text, new_figure
 from course_lib.wordvec.vectors import WordVectors
 
@@ -56,16 +57,29 @@ def plot_word_map(vectors: WordVectors, words: Sequence[str], labels: Sequence[s
     return fig
 
 
+MAX_K = 20  # neighbours the explorer lists at most
+
+
 class NeighbourExplorer:
     """A word box and a k slider; shows the word's k nearest neighbours as a list and on the 2-D map."""
 
     def __init__(self, vectors: WordVectors, words: Sequence[str], labels: Sequence[str] | None = None,
                  start: str | None = None, k: int = 5) -> None:
+        words = list(words)
+        if labels is not None and len(labels) != len(words):
+            raise ValueError(f"NeighbourExplorer: {len(labels)} labels for {len(words)} words: give one label "
+                             f"per word, or labels=None")
+        check_int(k, "k", minimum=1, maximum=MAX_K)
+        if start is not None:
+            check_text(start, "start")
         self.vectors, self.words = vectors, [w for w in words if w in vectors]
+        if not self.words:
+            raise ValueError(f"NeighbourExplorer: none of the {len(words)} words has a vector "
+                             f"(e.g. {words[:3]}): give words of the vectors' vocabulary")
         self.labels = None if labels is None else [lab for w, lab in zip(words, labels, strict=True) if w in vectors]
         self.word = widgets.Combobox(value=start or self.words[0], options=sorted(self.vectors.words),
                                      description="word", ensure_option=False, continuous_update=False)
-        self.k = widgets.IntSlider(value=k, min=1, max=20, description="k")
+        self.k = widgets.IntSlider(value=k, min=1, max=MAX_K, description="k")
         self.table = widgets.HTML()
         self.pane = FigurePane()
         self.word.observe(self._redraw, names="value")

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib.arguments import check_fields
 from course_lib.bert import ToyBertSettings, pretrained_toy_bert
-from course_lib.core import History, Recipe, TrainConfig, check_fields, fit, pretrained
+from course_lib.core import History, Recipe, TrainConfig, fit, pretrained
 from course_lib.elmo import BiLMConfig, BiLMSettings
 from course_lib.gpt import GPTConfig, GPTSettings
 from course_lib.lm import LMDataConfig, LSTMLMConfig, LSTMLMSettings
