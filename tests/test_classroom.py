@@ -136,7 +136,9 @@ def test_a_student_notebook_contains_none_of_its_solutions(script, student_dir):
     lesson = [(s.source, c.get("outputs")) for c, s in zip(stored.cells, script_to_notebook(script).cells, strict=True)
               if not is_solution(s)]
     shown = json.dumps(lesson, ensure_ascii=False)  # what the lesson itself writes or prints, e.g. the same code
-    escaped = {line: json.dumps(line, ensure_ascii=False)[1:-1] for line in secret if len(line) >= 20}
+    printed = {line.strip() for c, s in zip(stored.cells, script_to_notebook(script).cells, strict=True)
+               if is_solution(s) for out in c.get("outputs", []) for line in str(out.get("text", "")).splitlines()}
+    escaped = {line: json.dumps(line, ensure_ascii=False)[1:-1] for line in secret | printed if len(line) >= 20}
     leaked = [line for line, e in escaped.items() if e in text and e not in shown]
     assert not leaked, f"{path.name} shows solution lines (an output?): {leaked[:5]}"
     assert not any(is_solution(cell) for cell in nb.cells)
@@ -204,7 +206,7 @@ EXPECTED_CLASS = {  # file -> statuses of check_softmax, check_temperature, chec
 
 
 def test_the_fixture_class_gives_the_expected_gradebook(tmp_path):
-    gradebook, summaries = grader.grade(FIXTURE_CLASS, ROOT, tmp_path, assignment="00", timeout=15)
+    gradebook, summaries = grader.grade(FIXTURE_CLASS, ROOT, tmp_path, assignment="00", timeout=10, jobs=2)
     with open(tmp_path / "gradebook.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows == [{k: str(v) for k, v in r.items()} for r in gradebook]
@@ -225,7 +227,7 @@ def test_the_fixture_class_gives_the_expected_gradebook(tmp_path):
         summary = {r["file"]: r for r in csv.DictReader(fh)}
     assert summary["complete.ipynb"]["passed"] == "3" and summary["complete.ipynb"]["outcome"] == "ran to the end"
     assert summary["broken_loops.ipynb"]["outcome"].startswith("timeout")
-    assert float(summary["broken_loops.ipynb"]["seconds"]) < 15 + grader.STARTUP_ALLOWANCE_S
+    assert float(summary["broken_loops.ipynb"]["seconds"]) < 10 + grader.STARTUP_ALLOWANCE_S
     executed = nbformat.read(tmp_path / "executed" / "complete.ipynb", as_version=4)
     assert "✅ check_softmax" in json.dumps([c.get("outputs") for c in executed.cells], ensure_ascii=False)
 
@@ -286,3 +288,52 @@ def test_the_command_line_refuses_a_missing_folder(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grader.main([str(tmp_path / "nowhere")])
     assert "SUBMISSIONS must be a folder" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------- the instructors' CI workflow
+
+WORKFLOW = ROOT / ".github" / "workflows" / "course-checks.yml"
+
+
+def _readme_test_command() -> str:
+    """The command the README tells instructors to run in CI (its "For instructors" section)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For instructors", 1)[1].split("\n## ", 1)[0]
+    assert ".github/workflows/course-checks.yml" in section, "the README points to the workflow"
+    assert "`make test`" in section
+    return "make test"
+
+
+def _run_lines(steps: list[dict]) -> list[str]:
+    return [line.strip() for step in steps if "run" in step for line in str(step["run"]).splitlines()]
+
+
+def test_the_ci_workflow_runs_the_readme_command_on_python_3_10_and_3_12():
+    """A file GitHub runs and we cannot: parsed with PyYAML (a dependency of Jupyter's), read as YAML is."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML comes with jupyter_server; the text check below runs anyway")
+    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    triggers = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on:` key as True
+    assert {"push", "pull_request"} <= set(triggers)
+    (job,) = data["jobs"].values()
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["strategy"]["matrix"]["python-version"] == ["3.10", "3.12"]  # strings: unquoted 3.10 is 3.1
+    uses = [str(step.get("uses", "")) for step in job["steps"]]
+    assert uses[0].startswith("actions/checkout@")
+    setup = next(step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/setup-python@"))
+    assert setup["with"]["python-version"] == "${{ matrix.python-version }}"
+    command = _readme_test_command()
+    runs = _run_lines(job["steps"])
+    assert command in runs, f"the workflow runs {runs}, not the README's `{command}`"
+    assert job["steps"].index(setup) < next(i for i, s in enumerate(job["steps"]) if s.get("run") == command)
+
+
+def test_the_ci_workflow_text_says_the_same():
+    """The same facts from the text alone, so the check holds where PyYAML is missing."""
+    text = WORKFLOW.read_text(encoding="utf-8")
+    lines = [line.split("#", 1)[0].rstrip() for line in text.splitlines()]
+    assert "runs-on: ubuntu-latest" in [line.strip() for line in lines]
+    matrix = [line.strip() for line in lines if line.strip().startswith("python-version: [")]
+    assert matrix == ['python-version: ["3.10", "3.12"]']
+    assert "python-version: ${{ matrix.python-version }}" in [line.strip() for line in lines]
+    assert f"run: {_readme_test_command()}" in [line.strip() for line in lines]
+    assert "\t" not in text, "YAML does not allow tabs for indentation"

@@ -210,10 +210,10 @@ def run_one(notebook: Path, result: Path, timeout: float) -> int:
     client = NotebookClient(nb, km=AsyncKernelManager(kernel_name=KERNEL, transport="ipc"), timeout=int(timeout),
                             allow_errors=False, record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": "."}})
-    deadline = time.monotonic() + timeout
     position, outcome = "", {"kind": "ran"}
     try:
         with client.setup_kernel(cleanup_kc=True):  # shut the kernel down even after a timeout
+            deadline = time.monotonic() + timeout  # the cells' time; starting the kernel is not counted
             code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
             for number, index in enumerate(code_cells, start=1):  # the last one is the grader's own cell
                 position = (f"code cell {number} of {len(code_cells) - 1}" if number < len(code_cells)

@@ -304,6 +304,7 @@ def build_all(root: Path, out: Path, selection: list[str] | None = None, allow_s
             print(f"FAILED {target.name}: {err}", file=sys.stderr)
             continue
         write_atomic(nb, target)
+        target.chmod(0o644)  # a file to hand out (the temporary file it was written as is private)
         count = len(exercises(script))
         print(f"{target.relative_to(root) if target.is_relative_to(root) else target}: {count} exercises")
     return 1 if failures else 0
