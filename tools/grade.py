@@ -140,7 +140,7 @@ def run_submission(nb: nbformat.NotebookNode, items: list[Exercise], timeout: fl
                    sandbox: bool, executed: Path | None) -> Outcome:
     """Execute one notebook (already read) in its own process and kernel; collect the checkers' verdicts."""
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="grade-", ignore_cleanup_errors=True) as tmp:  # whatever it left
         work = Path(tmp)
         notebook, result, verdicts = work / "submission.ipynb", work / "result.json", work / "verdicts.jsonl"
         for cell in nb.cells:  # start from a clean slate: outputs in the file prove nothing
@@ -157,7 +157,10 @@ def run_submission(nb: nbformat.NotebookNode, items: list[Exercise], timeout: fl
         try:
             log, _ = process.communicate(timeout=timeout + STARTUP_ALLOWANCE_S)
         except subprocess.TimeoutExpired:  # the run did not stop itself: end its whole process group
-            os.killpg(process.pid, signal.SIGKILL)
+            if hasattr(os, "killpg"):
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.kill()
             log, _ = process.communicate()
             outcome = Outcome("timeout", f"stopped after {timeout:g} s (time limit) and killed")
         else:
@@ -207,7 +210,8 @@ def run_one(notebook: Path, result: Path, timeout: float) -> int:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, km=AsyncKernelManager(kernel_name=KERNEL, transport="ipc"), timeout=int(timeout),
+    transport = "ipc" if os.name == "posix" else "tcp"  # Unix sockets need no network (there is none inside)
+    client = NotebookClient(nb, km=AsyncKernelManager(kernel_name=KERNEL, transport=transport), timeout=int(timeout),
                             allow_errors=False, record_timing=False, shutdown_kernel="immediate",
                             resources={"metadata": {"path": "."}})
     position, outcome = "", {"kind": "ran"}
@@ -323,7 +327,14 @@ def grade(folder: Path, root: Path, out: Path, assignment: str | None = None, ti
     out.mkdir(parents=True, exist_ok=True)
 
     def one(path: Path) -> tuple[list[dict], dict]:
-        rows, summary = grade_file(path, folder, root, assignment, timeout, cache, sandbox, out, exercises_of)
+        try:
+            rows, summary = grade_file(path, folder, root, assignment, timeout, cache, sandbox, out, exercises_of)
+        except Exception as err:  # a fault of the grader on one file: a row that says so, and on with the rest
+            name = path.relative_to(folder).as_posix()
+            detail = f"the grader failed on this file: {type(err).__name__}: {_one_line(str(err))}"
+            rows = [{"file": name, "notebook": assignment or "", "exercise": "", "status": NOT_RUN, "message": detail}]
+            summary = {"file": name, "notebook": assignment or "", "exercises": 0, **dict.fromkeys(STATUSES, 0),
+                       "outcome": f"not run: {detail}", "seconds": "0.0"}
         print(f"{summary['file']}: {summary[PASSED]}/{summary['exercises']} passed, {summary['outcome']}",
               flush=True)
         return rows, summary
