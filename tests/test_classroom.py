@@ -260,6 +260,8 @@ def test_a_submission_runs_without_network_and_with_a_clean_environment(blocked,
              "code = socket.socket().connect_ex(('127.0.0.1', 9))\n"
              f"if {blocked}:\n"
              "    assert code == errno.ENETUNREACH, f'network reachable: {errno.errorcode.get(code, code)}'\n"
+             "    others = [p for p in os.listdir('/proc') if p.isdigit()]\n"
+             "    assert len(others) < 10, f'the grader\\'s processes are visible: {len(others)}'\n"
              "assert 'GRADER_TEST_SECRET' not in os.environ, 'the environment leaked'\n"
              "assert 'grade-' in os.environ['HOME'] and os.listdir(os.environ['HOME']) in ([], ['.ipython'])\n"
              "def softmax(x):\n    return x.softmax(-1)\n")

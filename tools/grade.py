@@ -51,7 +51,9 @@ PASSED, FAILED, NOT_ANSWERED, NOT_RUN = "passed", "failed", "not answered", "not
 STATUSES = (PASSED, FAILED, NOT_ANSWERED, NOT_RUN)
 DEFAULT_TIMEOUT_S = 600
 STARTUP_ALLOWANCE_S = 90  # kernel start and imports, on top of the notebook's own time limit
-SANDBOX = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"]
+# Own user, network, process and mount namespaces: no network, and only its own processes in /proc
+# (so not the grader's environment in /proc/PID/environ); --kill-child ends them all with unshare.
+SANDBOX = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
 GRADEBOOK_FIELDS = ["file", "notebook", "exercise", "status", "message"]
 SUMMARY_FIELDS = ["file", "notebook", "exercises", *STATUSES, "outcome", "seconds"]
 
@@ -354,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook", help="the assignment, e.g. 05: files of another notebook are not graded "
                                            "(default: each file is graded as the notebook its metadata names)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
-                        help=f"seconds one notebook may run, all cells together (default {DEFAULT_TIMEOUT_S})")
+                        help=f"seconds the cells of one notebook may run in all (default {DEFAULT_TIMEOUT_S})")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: build/grades)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="model cache shared by all runs (default: $COURSE_LIB_CACHE or ~/.cache/course_lib)")
