@@ -1,6 +1,7 @@
 # From word vectors to BERT: every command builds .venv by itself on first use.
 #   make course      set up, then execute every notebook into build/ (HTML too) and print a table
 #   make test        set up, then unit tests + every notebook under nbval, in one pytest run
+#   make student     the student edition (no solutions) in build/student/; make grade SUBMISSIONS=folder grades it
 # Overrides: PYTHON=python3.12   TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"   NB=03
 
 PYTHON     ?= python3
@@ -10,9 +11,12 @@ PY         := $(VENV)/bin/python
 STAMP      := $(VENV)/.course-installed
 NB         ?=
 PYTEST_ARGS ?=
+SUBMISSIONS ?=
+STUDENT_ARGS ?=
+TIMEOUT    ?= 600
 
 .DEFAULT_GOAL := help
-.PHONY: help setup course test test-browser unit notebooks lab bench clean clean-all
+.PHONY: help setup course test test-browser unit notebooks lab bench student grade clean clean-all
 
 help:
 	@echo "make course     execute every notebook (papermill) into build/, export HTML, print a table"
@@ -22,6 +26,9 @@ help:
 	@echo "make notebooks  re-execute notebooks in place from notebooks/src (NB=03 for one)"
 	@echo "make lab        open JupyterLab on notebooks/"
 	@echo "make bench      run the benchmarks (ours vs reference implementations)"
+	@echo "make student    the student edition, solutions removed, into build/student/ (NB=05 for one)"
+	@echo "make grade SUBMISSIONS=folder [NB=05] [TIMEOUT=600]"
+	@echo "                run every submitted notebook (sandboxed) -> build/grades/gradebook.csv, summary.csv"
 	@echo "make clean      remove build/ ; make clean-all also removes .venv"
 
 setup: $(STAMP)
@@ -66,6 +73,13 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+student: $(STAMP)
+	$(PY) tools/student.py $(NB) $(STUDENT_ARGS)
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [NB=05] [TIMEOUT=600]"; exit 2; }
+	$(PY) tools/grade.py "$(SUBMISSIONS)" $(if $(NB),--notebook $(NB)) --timeout $(TIMEOUT)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -1,12 +1,14 @@
 """What every exercise checker promises, as tests a checker test module takes over with one call.
 
     from checker_contract import contract_tests
-    (test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
-     test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
+    (test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+     test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+     test_each_call_records_one_verdict) = contract_tests(CASES)
 
 ``CASES`` lists ``(checker, right answer)`` pairs. A checker prints one line and returns True for a right
-answer; for a stub that raises NotImplementedError it says "not attempted yet"; an error inside the
-learner's code or an answer of the wrong type is reported (False), never raised.
+answer; for a stub that raises NotImplementedError (or an answer left as ``...``) it says "not answered
+yet"; an error inside the learner's code or an answer of the wrong type is reported (False), never
+raised; and every call records exactly one verdict under the checker's name, which the grader reads.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import pytest
+
+from course_lib.checks import core
 
 
 def expect(check: Callable, fn: Callable, words: str, capsys) -> None:
@@ -42,9 +46,11 @@ def contract_tests(cases: Sequence[tuple[Callable, Callable]]) -> tuple[Callable
         assert out.count("\n") == 1 and out.startswith("✅")
 
     @each
-    def test_a_stub_is_not_attempted_yet(check, solution, capsys) -> None:
-        assert check(stub) is False
-        assert "not attempted yet" in capsys.readouterr().out
+    def test_a_stub_is_not_answered_yet(check, solution, capsys) -> None:
+        for unanswered in (stub, ...):  # a function still raising NotImplementedError, a value left as `...`
+            assert check(unanswered) is False
+            out = capsys.readouterr().out
+            assert out.startswith("⏳") and "not answered yet" in out and out.count("\n") == 1, out
 
     @each
     def test_an_error_is_reported_not_raised(check, solution, capsys) -> None:
@@ -56,5 +62,17 @@ def contract_tests(cases: Sequence[tuple[Callable, Callable]]) -> tuple[Callable
         assert check(lambda *args: "nonsense") is False
         assert capsys.readouterr().out.startswith("❌")
 
-    return (test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
-            test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised)
+    @each
+    def test_each_call_records_one_verdict(check, solution, capsys) -> None:
+        before = len(core.VERDICTS)
+        for answer, status in ((solution, core.PASSED), (stub, core.NOT_ANSWERED), (broken, core.FAILED)):
+            check(answer)
+            line = capsys.readouterr().out.strip()
+            verdict = core.VERDICTS[-1]
+            assert (verdict.checker, verdict.status) == (check.__name__, status)
+            assert line.endswith(verdict.message), (line, verdict)  # the message is what the learner read
+        assert len(core.VERDICTS) == before + 3
+
+    return (test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+            test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+            test_each_call_records_one_verdict)

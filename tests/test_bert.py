@@ -366,7 +366,7 @@ def test_checkers_accept_the_solutions_and_reject_wrong_answers(capsys):
     def todo(*args):
         raise NotImplementedError
     assert not checks.check_mask_tokens(todo)
-    assert "not attempted" in capsys.readouterr().out
+    assert "not answered yet" in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------- pre-training data and step

@@ -1,4 +1,4 @@
-"""Checkers of notebooks 05 and 06: right answers pass, stubs are "not attempted", wrong answers are named."""
+"""Checkers of notebooks 05 and 06: right answers pass, stubs are "not answered yet", wrong answers are named."""
 
 from __future__ import annotations
 
@@ -61,8 +61,9 @@ CASES = [
     (cm.check_parameter_count, parameter_count),
     (cm.check_self_attention, self_attention),
 ]
-(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
- test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+ test_each_call_records_one_verdict) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message

@@ -1,4 +1,4 @@
-"""Checkers of notebook 12: right answers pass, stubs are "not attempted", typical mistakes are named."""
+"""Checkers of notebook 12: right answers pass, stubs are "not answered yet", typical mistakes are named."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ CASES = [
     (cd.check_perplexity, perplexity),
 ]
 
-(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
- test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+ test_each_call_records_one_verdict) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific hint

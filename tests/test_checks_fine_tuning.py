@@ -1,4 +1,4 @@
-"""Checkers of notebook 10: right answers pass, stubs are "not attempted", wrong answers are named."""
+"""Checkers of notebook 10: right answers pass, stubs are "not answered yet", wrong answers are named."""
 
 from __future__ import annotations
 
@@ -47,8 +47,9 @@ CASES = [
     (cf.check_first_piece_labels, first_piece_labels),
     (cf.check_feature_parameters, feature_parameters),
 ]
-(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
- test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+ test_each_call_records_one_verdict) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message

@@ -1,4 +1,4 @@
-"""Checkers of notebook 11: right answers pass, stubs are "not attempted", typical mistakes are named."""
+"""Checkers of notebook 11: right answers pass, stubs are "not answered yet", typical mistakes are named."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ CASES = [
     (ci.check_uniform_baseline, uniform_baseline),
     (ci.check_within_across, within_across),
 ]
-(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_attempted_yet,
- test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised) = contract_tests(CASES)
+(test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
+ test_an_error_is_reported_not_raised, test_a_wrong_type_is_reported_not_raised,
+ test_each_call_records_one_verdict) = contract_tests(CASES)
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message

@@ -254,7 +254,7 @@ def test_checkers_accept_solutions_and_reject_mistakes(capsys):
     assert checks.check_reverse(BiLM.reverse)
     assert not checks.check_reverse(lambda x, lengths: x.flip(1))
     assert not checks.check_scalar_mix(todo)
-    assert "not attempted" in capsys.readouterr().out
+    assert "not answered yet" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- course_lib.elmo_probes

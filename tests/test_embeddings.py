@@ -309,7 +309,7 @@ def test_checkers_accept_the_reference_and_reject_mistakes(capsys):
         raise NotImplementedError
 
     assert not check_sgns_loss(todo)
-    assert "not attempted yet" in capsys.readouterr().out
+    assert "not answered yet" in capsys.readouterr().out
     assert check_analogy(lambda wv, a, b, c: wv.analogy(a, b, c)[0][0])
     assert not check_analogy(lambda wv, a, b, c: c)
     assert "Exclude" in capsys.readouterr().out

@@ -316,6 +316,6 @@ def test_checkers_accept_right_reject_wrong_and_never_raise(checker, right, wron
     assert checker(wrong) is False
     assert "❌" in capsys.readouterr().out
     assert checker(_stub) is False
-    assert "not attempted yet" in capsys.readouterr().out
+    assert "not answered yet" in capsys.readouterr().out
     assert checker(lambda *a: 1 / 0) is False
     assert "ZeroDivisionError" in capsys.readouterr().out

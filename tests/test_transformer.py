@@ -347,7 +347,7 @@ def test_checkers_of_notebook_07(capsys) -> None:
     def todo(*args):
         raise NotImplementedError
 
-    assert not check_sinusoidal(todo) and "not attempted" in capsys.readouterr().out
+    assert not check_sinusoidal(todo) and "not answered yet" in capsys.readouterr().out
     assert check_sinusoidal(sinusoidal_positions)
     swapped = lambda T, d: sinusoidal_positions(T, d).view(T, d // 2, 2).flip(-1).reshape(T, d)  # noqa: E731
     assert not check_sinusoidal(swapped) and "swapped" in capsys.readouterr().out

@@ -7,14 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
-
-
-def _fail_if_error(error: str | None) -> bool:
-    if error:
-        print(error)
-        return True
-    return False
+from course_lib.checks.core import attempt, checker, close, report
 
 
 def _pair(got: object) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -24,15 +17,14 @@ def _pair(got: object) -> tuple[torch.Tensor, torch.Tensor] | None:
     return None
 
 
+@checker
 def check_soft_lookup(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple]) -> bool:
     """``fn(query (d,), keys (n, d), values (n, m)) -> (out (m,), weights (n,))``: softmax(K q / √d), then V."""
     name = "check_soft_lookup"
     g = torch.Generator().manual_seed(0)
     for d, n, m in ((2, 3, 1), (4, 5, 3), (16, 7, 2)):
         q, keys, values = torch.randn(d, generator=g), torch.randn(n, d, generator=g), torch.randn(n, m, generator=g)
-        got, error = attempt(name, fn, q.clone(), keys.clone(), values.clone())
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, q.clone(), keys.clone(), values.clone())
         pair = _pair(got)
         if pair is None:
             return report(name, False, "return a pair (out, weights) of tensors.")
@@ -52,6 +44,7 @@ def check_soft_lookup(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], t
     return report(name, True, "correct: a soft lookup returns a weighted average of the values.")
 
 
+@checker
 def check_masked_softmax(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """``fn(scores (..., T), mask)`` with True = may attend: masked weights exactly 0, rows summing to 1."""
     name = "check_masked_softmax"
@@ -63,9 +56,7 @@ def check_masked_softmax(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
         (torch.tensor([[100.0, 0.0, -100.0]]), torch.tensor([[False, True, True]])),  # large scores: no NaN
     ]
     for s, mask in cases:
-        got, error = attempt(name, fn, s.clone(), mask.clone())
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, s.clone(), mask.clone())
         want = torch.softmax(s.masked_fill(~mask, float("-inf")), dim=-1)
         if not isinstance(got, torch.Tensor) or got.shape != want.shape:
             return report(name, False, f"expected a tensor of shape {tuple(want.shape)}, "
@@ -86,15 +77,14 @@ def check_masked_softmax(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor
     return report(name, True, "correct: masked keys get exactly 0 and every row still sums to 1.")
 
 
+@checker
 def check_attention_pool(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple]) -> bool:
     """``fn(x (B, T, d), w (d,), attention_mask (B, T)) -> (pooled (B, d), weights (B, T))``, padding ignored."""
     name = "check_attention_pool"
     g = torch.Generator().manual_seed(2)
     x, w = torch.randn(3, 6, 4, generator=g), torch.randn(4, generator=g)
     attention_mask = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0], [1, 0, 0, 0, 0, 0]])
-    got, error = attempt(name, fn, x.clone(), w.clone(), attention_mask.clone())
-    if _fail_if_error(error):
-        return False
+    got = attempt(name, fn, x.clone(), w.clone(), attention_mask.clone())
     pair = _pair(got)
     if pair is None:
         return report(name, False, "return a pair (pooled, weights) of tensors.")
@@ -114,6 +104,7 @@ def check_attention_pool(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor]
     return report(name, True, "correct: one learned vector decides where each sentence looks.")
 
 
+@checker
 def check_entropy(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """``fn(weights (..., T)) -> (...)``: entropy in nats, with 0 · log 0 = 0."""
     name = "check_entropy"
@@ -123,9 +114,7 @@ def check_entropy(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
         torch.softmax(torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(3)), dim=-1),
     ]
     for p in cases:
-        got, error = attempt(name, fn, p.clone())
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, p.clone())
         want = -(p * p.clamp_min(1e-30).log()).sum(-1)
         if not isinstance(got, torch.Tensor) or got.shape != want.shape:
             return report(name, False, f"for weights of shape {tuple(p.shape)} expected shape {tuple(want.shape)} "

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from course_lib.bert import BertConfig, BertModel
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.text import WordPieceTokenizer
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS
 
@@ -17,16 +17,14 @@ def _tokenizer() -> WordPieceTokenizer:
     return WordPieceTokenizer(list(BERT_SPECIAL_TOKENS) + [f"w{i}" for i in range(95)])
 
 
+@checker
 def check_mask_tokens(fn: Callable) -> bool:
     """``fn(input_ids, tokenizer, generator) -> (inputs, labels)``: 15 % selected, 80/10/10, specials kept."""
     name = "check_mask_tokens"
     tok = _tokenizer()
     ids = torch.randint(5, 100, (400, 50), generator=torch.Generator().manual_seed(0))
     ids[:, 0], ids[:, -1], ids[::2, 40:] = tok.cls_token_id, tok.sep_token_id, tok.pad_token_id
-    got, error = attempt(name, fn, ids.clone(), tok, torch.Generator().manual_seed(1))
-    if error:
-        print(error)
-        return False
+    got = attempt(name, fn, ids.clone(), tok, torch.Generator().manual_seed(1))
     if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(t, torch.Tensor) for t in got)):
         return report(name, False, "return a pair of tensors (inputs, labels), each shaped like input_ids.")
     inputs, labels = got
@@ -51,6 +49,7 @@ def check_mask_tokens(fn: Callable) -> bool:
     return report(name, True, f"correct: {rate:.1%} selected; {masked:.0%} [MASK], {kept:.0%} unchanged.")
 
 
+@checker
 def check_parameter_count(fn: Callable[[BertConfig], int]) -> bool:
     """``fn(config) -> int``: the exact number of parameters of ``BertModel(config)`` (no pre-training heads)."""
     name = "check_parameter_count"
@@ -58,10 +57,7 @@ def check_parameter_count(fn: Callable[[BertConfig], int]) -> bool:
                                              num_attention_heads=2, intermediate_size=40,
                                              max_position_embeddings=24, type_vocab_size=3)]
     for config in configs:
-        got, error = attempt(name, fn, config)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, config)
         with torch.device("meta"):
             want = BertModel(config).num_parameters()
         if got != want:
@@ -72,6 +68,7 @@ def check_parameter_count(fn: Callable[[BertConfig], int]) -> bool:
     return report(name, True, f"correct: BERT-base has {configs[0].num_parameters():,} parameters.")
 
 
+@checker
 def check_input_embeddings(fn: Callable) -> bool:
     """``fn(embeddings, input_ids, token_type_ids) -> (B, T, H)``: token + segment + position, LayerNorm."""
     name = "check_input_embeddings"
@@ -80,10 +77,7 @@ def check_input_embeddings(fn: Callable) -> bool:
                                  intermediate_size=32, max_position_embeddings=12)).eval()
     ids = torch.randint(5, 40, (2, 7))
     types = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]])
-    got, error = attempt(name, fn, model.embeddings, ids, types)
-    if error:
-        print(error)
-        return False
+    got = attempt(name, fn, model.embeddings, ids, types)
     with torch.no_grad():
         want = model.embeddings(ids, types)
     if close(got, want, atol=1e-5):
@@ -92,14 +86,12 @@ def check_input_embeddings(fn: Callable) -> bool:
                                "position_embeddings.weight[:T]); check each term and the LayerNorm.")
 
 
+@checker
 def check_nsp_ceiling(fn: Callable[[int], float]) -> bool:
     """``fn(K) -> float``: Bayes accuracy of NSP with K equally likely topics, no names, half IsNext."""
     name = "check_nsp_ceiling"
     for K in (1, 2, 10, 37):
-        got, error = attempt(name, fn, K)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, K)
         want = 1 - 0.5 / K
         try:
             ok = abs(float(got) - want) < 1e-9

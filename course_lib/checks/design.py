@@ -9,19 +9,17 @@ from collections.abc import Callable
 import torch
 
 from course_lib.attention import causal_mask
-from course_lib.checks.core import attempt, report
+from course_lib.checks.core import attempt, checker, report
 
 KINDS = ("gpt", "elmo-forward", "elmo-backward", "elmo", "bert")
 
 
+@checker
 def check_causal_mask(fn: Callable[[int], torch.Tensor]) -> bool:
     """``fn(T) -> (T, T)`` booleans: True where query t may attend to key s, i.e. s <= t."""
     name = "check_causal_mask"
     for T in (1, 3, 6):
-        got, error = attempt(name, fn, T)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, T)
         want = causal_mask(T)
         if not isinstance(got, torch.Tensor) or got.shape != want.shape:
             return report(name, False, f"return a (T, T) tensor; for T={T} got {got!r:.60}")
@@ -52,16 +50,14 @@ def _next_token_answer(ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Ten
     return ids[:, :-1], targets
 
 
+@checker
 def check_next_token_targets(fn: Callable[[torch.Tensor, torch.Tensor], tuple]) -> bool:
     """``fn(ids (B, T), attention_mask (B, T)) -> (inputs (B, T-1), targets (B, T-1))``: each position
     predicts the next token; a target that is padding is -100 (not scored)."""
     name = "check_next_token_targets"
     for seed in (0, 1):
         ids, mask = _next_token_case(seed)
-        got, error = attempt(name, fn, ids.clone(), mask.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, ids.clone(), mask.clone())
         inputs, targets = _next_token_answer(ids, mask)
         if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(x, torch.Tensor) for x in got)):
             return report(name, False, f"return a pair of tensors (inputs, targets), got {got!r:.60}")
@@ -82,16 +78,14 @@ def _visible(kind: str, t: int, T: int) -> set[int]:
             "elmo": set(range(T)), "bert": set(range(T))}[kind]
 
 
+@checker
 def check_visible_positions(fn: Callable[[str, int, int], set]) -> bool:
     """``fn(kind, t, T) -> set`` of the positions whose words the representation of position t depends on,
     for ``kind`` in ``KINDS`` ("elmo" is the concatenation of both directions)."""
     name = "check_visible_positions"
     for kind in KINDS:
         for t, T in ((0, 4), (2, 5), (4, 5)):
-            got, error = attempt(name, fn, kind, t, T)
-            if error:
-                print(error)
-                return False
+            got = attempt(name, fn, kind, t, T)
             try:
                 got_set = {int(i) for i in got}
             except (TypeError, ValueError):
@@ -104,16 +98,14 @@ def check_visible_positions(fn: Callable[[str, int, int], set]) -> bool:
     return report(name, True, "correct: only BERT and ELMo's concatenation see both sides.")
 
 
+@checker
 def check_perplexity(fn: Callable[[list[list[float]]], float]) -> bool:
     """``fn(logprobs) -> float``: the perplexity of sentences given each token's natural log-probability
     (one list per sentence): exp of minus the mean over *all tokens* (not over sentences)."""
     name = "check_perplexity"
     cases = ([[-1.0, -2.0], [-0.5]], [[-0.1, -0.2, -0.3, -3.0]], [[-2.0], [-1.0, -1.0, -1.0]])
     for logprobs in cases:
-        got, error = attempt(name, fn, [list(x) for x in logprobs])
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, [list(x) for x in logprobs])
         flat = [x for s in logprobs for x in s]
         want = math.exp(-sum(flat) / len(flat))
         try:

@@ -6,20 +6,18 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.elmo import BiLM
 
 
+@checker
 def check_scalar_mix(fn: Callable) -> bool:
     """``fn(layers, w, gamma) -> gamma * sum_j softmax(w)_j * layers[j]``."""
     name = "scalar mix"
     g = torch.Generator().manual_seed(0)
     layers = [torch.randn(2, 3, 4, generator=g) for _ in range(3)]
     w, gamma = torch.tensor([0.3, -1.2, 2.0]), torch.tensor(1.5)
-    out, err = attempt(name, fn, layers, w, gamma)
-    if err:
-        print(err)
-        return False
+    out = attempt(name, fn, layers, w, gamma)
     s = torch.softmax(w, 0)
     expected = gamma * sum(s[j] * h for j, h in enumerate(layers))
     if close(out, expected):
@@ -29,6 +27,7 @@ def check_scalar_mix(fn: Callable) -> bool:
     return report(name, False, f"expected shape {tuple(expected.shape)} and γ · Σ_j softmax(w)_j h_j")
 
 
+@checker
 def check_backward_shift(fn: Callable) -> bool:
     """``fn(ids (B, T+2) wrapped as <bos> w .. <eos> [PAD]...) -> (inputs, targets)`` of the backward LM.
 
@@ -36,10 +35,7 @@ def check_backward_shift(fn: Callable) -> bool:
     """
     name = "backward LM shift"
     ids = torch.tensor([[5, 7, 8, 9, 6], [5, 10, 6, 0, 0]])
-    out, err = attempt(name, fn, ids)
-    if err:
-        print(err)
-        return False
+    out = attempt(name, fn, ids)
     inputs = torch.tensor([[6, 9, 8, 7], [6, 10, 0, 0]])
     targets = torch.tensor([[9, 8, 7, 5], [10, 5, 0, 0]])
     if not (isinstance(out, tuple) and len(out) == 2):
@@ -49,15 +45,13 @@ def check_backward_shift(fn: Callable) -> bool:
     return report(name, False, f"for {ids.tolist()} expected inputs {inputs.tolist()} and targets {targets.tolist()}")
 
 
+@checker
 def check_reverse(fn: Callable) -> bool:
     """``fn(x (B, T, C), lengths (B,))`` reverses the first lengths[b] positions of each row, padding stays."""
     name = "reverse with padding"
     x = torch.arange(2 * 4 * 2, dtype=torch.float).view(2, 4, 2)
     lengths = torch.tensor([4, 2])
-    out, err = attempt(name, fn, x, lengths)
-    if err:
-        print(err)
-        return False
+    out = attempt(name, fn, x, lengths)
     if close(out, BiLM.reverse(x, lengths)):
         return report(name, True, "each sentence reversed, padding left where it was")
     if close(out, x.flip(1)):
@@ -65,6 +59,7 @@ def check_reverse(fn: Callable) -> bool:
     return report(name, False, "reverse x[b, :lengths[b]] and keep x[b, lengths[b]:] as it is")
 
 
+@checker
 def check_joint_loss(fn: Callable) -> bool:
     """``fn(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> forward NLL + backward NLL``.
 
@@ -76,10 +71,7 @@ def check_joint_loss(fn: Callable) -> bool:
     fl, bl = torch.randn(2, 4, 6, generator=g), torch.randn(2, 4, 6, generator=g)
     ft = torch.tensor([[2, 3, 4, 1], [5, 1, 0, 0]])
     bt = torch.tensor([[4, 3, 2, 5], [3, 5, 0, 0]])
-    out, err = attempt(name, fn, fl, ft, bl, bt)
-    if err:
-        print(err)
-        return False
+    out = attempt(name, fn, fl, ft, bl, bt)
     out = torch.as_tensor(out)
     ce = torch.nn.functional.cross_entropy
     f = ce(fl.flatten(0, 1), ft.flatten(), ignore_index=0)
@@ -95,6 +87,7 @@ def check_joint_loss(fn: Callable) -> bool:
     return report(name, False, f"expected {float(f + b):.4f} (forward {float(f):.4f} + backward {float(b):.4f})")
 
 
+@checker
 def check_direction_half(fn: Callable) -> bool:
     """``fn(layers, direction) -> (N, L·D)``: the forward (first) or backward (second) half of layers 1..L."""
     name = "one direction's features"
@@ -102,10 +95,7 @@ def check_direction_half(fn: Callable) -> bool:
     layers = [torch.randn(3, 8, generator=g) for _ in range(3)]  # L + 1 = 3 layers, D = 4
     ok = True
     for direction, part in (("forward", slice(0, 4)), ("backward", slice(4, 8))):
-        out, err = attempt(name, fn, layers, direction)
-        if err:
-            print(err)
-            return False
+        out = attempt(name, fn, layers, direction)
         expected = torch.cat([h[:, part] for h in layers[1:]], dim=-1)
         if not close(out, expected):
             if close(out, torch.cat([h[:, part] for h in layers], dim=-1)):
@@ -118,16 +108,14 @@ def check_direction_half(fn: Callable) -> bool:
                                "of every LSTM layer, concatenated: shape (N, L·D)")
 
 
+@checker
 def check_within_across(fn: Callable) -> bool:
     """``fn(x (N, C), labels (N,)) -> (within, across)``: mean cosine of same-label pairs (i != j) and of
     different-label pairs."""
     name = "within- and across-sense cosine"
     x = torch.tensor([[1.0, 0.0], [2.0, 0.2], [0.0, 1.0], [0.1, 3.0]])
     labels = torch.tensor([0, 0, 1, 1])
-    out, err = attempt(name, fn, x, labels)
-    if err:
-        print(err)
-        return False
+    out = attempt(name, fn, x, labels)
     u = torch.nn.functional.normalize(x, dim=-1)
     sim = u @ u.T
     same = labels[:, None] == labels[None, :]

@@ -8,16 +8,10 @@ from collections.abc import Callable
 import torch
 
 from course_lib.bert import best_spans, span_f1
-from course_lib.checks.core import attempt, report
+from course_lib.checks.core import attempt, checker, report
 
 
-def _fail_if_error(error: str | None) -> bool:
-    if error:
-        print(error)
-        return True
-    return False
-
-
+@checker
 def check_best_span(fn: Callable[[torch.Tensor, torch.Tensor, int], tuple[int, int] | None]) -> bool:
     """``fn(start (T,), end (T,), max_answer_length) -> (s, e)`` or ``None`` (no answer).
 
@@ -34,9 +28,7 @@ def check_best_span(fn: Callable[[torch.Tensor, torch.Tensor, int], tuple[int, i
     g = torch.Generator().manual_seed(0)
     cases += [(torch.randn(9, generator=g) * 2, torch.randn(9, generator=g) * 2, 3) for _ in range(20)]
     for start, end, max_len in cases:
-        got, error = attempt(name, fn, start.clone(), end.clone(), max_len)
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, start.clone(), end.clone(), max_len)
         want = best_spans(start[None], end[None], max_answer_length=max_len)[0]
         if got is not None and not (isinstance(got, (tuple, list)) and len(got) == 2):
             return report(name, False, f"return a pair (s, e) of ints or None, got {got!r}.")
@@ -59,6 +51,7 @@ def check_best_span(fn: Callable[[torch.Tensor, torch.Tensor, int], tuple[int, i
     return report(name, True, "correct: the best legal span, and None when [CLS] wins (SQuAD 2.0).")
 
 
+@checker
 def check_span_f1(fn: Callable[[list[str], list[str]], float]) -> bool:
     """``fn(predicted words, gold words) -> float``: SQuAD's word-overlap F1; [] is "no answer"."""
     name = "check_span_f1"
@@ -73,9 +66,7 @@ def check_span_f1(fn: Callable[[list[str], list[str]], float]) -> bool:
         (["a", "a", "b"], ["a", "b", "b"]),
     ]
     for predicted, gold in cases:
-        got, error = attempt(name, fn, list(predicted), list(gold))
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, list(predicted), list(gold))
         want = span_f1(predicted, gold)
         if not isinstance(got, (int, float)) or isinstance(got, bool):
             return report(name, False, f"return a float, got {type(got).__name__}.")
@@ -92,6 +83,7 @@ def check_span_f1(fn: Callable[[list[str], list[str]], float]) -> bool:
     return report(name, True, "correct: partial credit for overlapping words, and 'no answer' counted.")
 
 
+@checker
 def check_first_piece_labels(fn: Callable[[list[int], list[int], int], list[int]]) -> bool:
     """``fn(word_starts, labels, length) -> list of length ints``: ``[CLS]`` at 0, word w's label at
     ``1 + word_starts[w]``, -100 everywhere else (later pieces, [CLS], [SEP])."""
@@ -102,9 +94,7 @@ def check_first_piece_labels(fn: Callable[[list[int], list[int], int], list[int]
         ([0, 2], [4, 4], 6),
     ]
     for starts, labels, length in cases:
-        got, error = attempt(name, fn, list(starts), list(labels), length)
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, list(starts), list(labels), length)
         want = [-100] * length
         for s, y in zip(starts, labels, strict=True):
             want[1 + s] = y
@@ -122,6 +112,7 @@ def check_first_piece_labels(fn: Callable[[list[int], list[int], int], list[int]
     return report(name, True, "correct: one scored position per word, -100 on the rest.")
 
 
+@checker
 def check_feature_parameters(fn: Callable[[int, int, int], int]) -> bool:
     """``fn(hidden_size, num_layers, num_labels) -> int``: what learns when a frozen BERT is used as features:
     a scalar mix over the L + 1 layers (L + 1 weights and γ) and a linear head H -> K with bias."""
@@ -129,9 +120,7 @@ def check_feature_parameters(fn: Callable[[int, int, int], int]) -> bool:
     from course_lib.bert import BertConfig, BertForTokenClassification, BertModel
 
     for H, L, K in ((16, 2, 3), (64, 4, 9), (768, 12, 2)):
-        got, error = attempt(name, fn, H, L, K)
-        if _fail_if_error(error):
-            return False
+        got = attempt(name, fn, H, L, K)
         want = (L + 1) + 1 + H * K + K
         if H <= 64:  # measure it on a real model when it is small
             config = BertConfig(vocab_size=30, hidden_size=H, num_hidden_layers=L, num_attention_heads=4,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from course_lib.bert import mass_to_keys, offset_mass
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.elmo import within_across_cosine
 
 
@@ -24,16 +24,14 @@ def _as_tensor(value) -> torch.Tensor | None:
         return None
 
 
+@checker
 def check_mass_to(fn: Callable[[torch.Tensor, list[int]], torch.Tensor]) -> bool:
     """``fn(attention (A, T, T), key_positions) -> (A,)``: for each head, the weight every query puts on the
     keys at ``key_positions`` (summed over those keys), averaged over all T queries."""
     name = "check_mass_to"
     for A, T, keys, seed in ((2, 5, [4], 0), (3, 7, [0, 6], 1), (1, 4, [1, 2], 2), (4, 9, [8], 3)):
         att = _attention(A, T, seed)
-        got, error = attempt(name, fn, att.clone(), list(keys))
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, att.clone(), list(keys))
         mask = torch.zeros(1, T, dtype=torch.bool)
         mask[0, keys] = True
         want = mass_to_keys(att[None, None], mask, torch.ones(1, T, dtype=torch.bool))[0, 0]  # (A,)
@@ -52,15 +50,13 @@ def check_mass_to(fn: Callable[[torch.Tensor, list[int]], torch.Tensor]) -> bool
     return report(name, True, "correct: sum the weights on the keys, average over the queries.")
 
 
+@checker
 def check_previous_token_mass(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """``fn(attention (A, T, T)) -> (A,)``: the weight of query t on key t - 1, averaged over t = 1 … T-1."""
     name = "check_previous_token_mass"
     for A, T, seed in ((2, 5, 0), (3, 8, 1), (1, 2, 2), (4, 6, 3)):
         att = _attention(A, T, seed)
-        got, error = attempt(name, fn, att.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, att.clone())
         want = offset_mass(att[None, None], torch.ones(1, T, dtype=torch.bool), -1)[0, 0]  # (A,)
         got_t = _as_tensor(got)
         if got_t is None or got_t.shape != want.shape:
@@ -76,15 +72,13 @@ def check_previous_token_mass(fn: Callable[[torch.Tensor], torch.Tensor]) -> boo
     return report(name, True, "correct: the diagonal below the main one, averaged over t = 1 … T-1.")
 
 
+@checker
 def check_uniform_baseline(fn: Callable[[list[int]], float]) -> bool:
     """``fn(lengths) -> float``: the weight a head that attends evenly gives one key, averaged over sentences
     of the given lengths (in tokens, [CLS] and [SEP] included)."""
     name = "check_uniform_baseline"
     for lengths in ([10], [4, 8], [5, 5, 20], [2, 3, 7, 11]):
-        got, error = attempt(name, fn, list(lengths))
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, list(lengths))
         want = sum(1 / T for T in lengths) / len(lengths)
         if not isinstance(got, (int, float)) and not (isinstance(got, torch.Tensor) and got.numel() == 1):
             return report(name, False, f"return one number, got {got!r:.60}")
@@ -98,6 +92,7 @@ def check_uniform_baseline(fn: Callable[[list[int]], float]) -> bool:
     return report(name, True, "correct: a uniform head gives each of T keys 1/T; averaged over the sentences.")
 
 
+@checker
 def check_within_across(fn: Callable[[torch.Tensor, list[int]], tuple[float, float]]) -> bool:
     """``fn(x (N, H), senses) -> (within, across)``: subtract the mean row, then the mean cosine over pairs of
     different rows with the same sense, and over pairs with different senses."""
@@ -110,10 +105,7 @@ def check_within_across(fn: Callable[[torch.Tensor, list[int]], tuple[float, flo
         x[torch.tensor(senses, dtype=torch.bool), 0] += shift
         cases.append((x, senses))
     for x, senses in cases:
-        got, error = attempt(name, fn, x.clone(), list(senses))
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, x.clone(), list(senses))
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             return report(name, False, f"return a pair (within, across), got {got!r:.60}")
         try:

@@ -7,17 +7,15 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 
 
+@checker
 def check_perplexity(fn: Callable[[list[float]], float]) -> bool:
     """``fn(probs)``: the perplexity of a sentence from the probabilities of its actual next tokens."""
     name = "check_perplexity"
     for probs in ([0.5, 0.25, 1.0], [0.1] * 7, [1 / 747] * 4, [0.9, 0.05, 0.6, 0.3]):  # 2, 10, 747, ...
-        got, error = attempt(name, fn, list(probs))
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, list(probs))
         want = math.exp(-sum(math.log(p) for p in probs) / len(probs))
         try:
             value = float(got)
@@ -31,6 +29,7 @@ def check_perplexity(fn: Callable[[list[float]], float]) -> bool:
     return report(name, True, "correct: a uniform choice among V words gives perplexity V.")
 
 
+@checker
 def check_add_k(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
     """``fn(counts (V, V), k)``: add-k smoothed bigram probabilities, row ``a`` = p(• | a)."""
     name = "check_add_k"
@@ -38,10 +37,7 @@ def check_add_k(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
     counts = torch.randint(0, 4, (6, 6), generator=g).float()
     counts[2] = 0  # a context never seen: add-k must give it the uniform distribution
     for k in (1.0, 0.1):
-        got, error = attempt(name, fn, counts.clone(), k)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, counts.clone(), k)
         want = (counts + k) / (counts.sum(1, keepdim=True) + k * counts.shape[1])
         if not isinstance(got, torch.Tensor) or got.shape != counts.shape:
             return report(name, False, f"return a ({counts.shape[0]}, {counts.shape[1]}) tensor, "
@@ -53,14 +49,12 @@ def check_add_k(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
     return report(name, True, "correct: no bigram has probability 0, and an unseen context gives the uniform model.")
 
 
+@checker
 def check_lstm_parameters(fn: Callable[[int, int, int], int]) -> bool:
     """``fn(input_size, hidden_size, num_layers)``: the number of parameters of ``nn.LSTM`` (biases included)."""
     name = "check_lstm_parameters"
     for n_in, H, L in ((3, 2, 1), (128, 128, 2), (300, 64, 3), (10, 20, 1)):
-        got, error = attempt(name, fn, n_in, H, L)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, n_in, H, L)
         want = sum(p.numel() for p in torch.nn.LSTM(n_in, H, L).parameters())
         if got != want:
             hint = ("layers above the first read the H-sized output of the layer below, not the input"
@@ -71,15 +65,13 @@ def check_lstm_parameters(fn: Callable[[int, int, int], int]) -> bool:
     return report(name, True, "correct: 4·H·(I + H) + 8·H for the first layer, 4·H·2H + 8·H for each one above.")
 
 
+@checker
 def check_batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
     """``fn(stream (N,), batch_size)``: (B, N // B), row b = the b-th contiguous stretch of the stream."""
     name = "check_batchify"
     for n, b in ((12, 3), (10, 3), (7, 7)):
         stream = torch.arange(100, 100 + n)
-        got, error = attempt(name, fn, stream.clone(), b)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, stream.clone(), b)
         want = stream[: (n // b) * b].view(b, n // b)
         if not isinstance(got, torch.Tensor) or got.shape != want.shape:
             return report(name, False, f"for N={n}, B={b} expected shape {tuple(want.shape)}, got "

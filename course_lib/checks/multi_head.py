@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from course_lib.attention import MultiHeadAttention, multi_head_parameter_count
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 
 
 def _shape_message(got: object, want: tuple[int, ...], what: str) -> str | None:
@@ -18,15 +18,13 @@ def _shape_message(got: object, want: tuple[int, ...], what: str) -> str | None:
     return None
 
 
+@checker
 def check_split_heads(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
     """``fn(x (B, T, H), A) -> (B, A, T, D)`` with D = H / A: head a holds features a·D … (a+1)·D − 1."""
     name = "check_split_heads"
     for B, T, H, A in ((2, 3, 8, 2), (1, 5, 12, 3), (3, 4, 16, 4)):
         x = torch.arange(B * T * H, dtype=torch.float32).view(B, T, H)
-        got, error = attempt(name, fn, x.clone(), A)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, x.clone(), A)
         D = H // A
         want = x.view(B, T, A, D).transpose(1, 2)
         problem = _shape_message(got, (B, A, T, D), f"for x {(B, T, H)} and A={A}")
@@ -41,15 +39,13 @@ def check_split_heads(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
     return report(name, True, "correct: each head sees its own D = H / A features of every token.")
 
 
+@checker
 def check_merge_heads(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """``fn(y (B, A, T, D)) -> (B, T, A·D)``: the inverse of splitting, heads concatenated per token."""
     name = "check_merge_heads"
     for B, A, T, D in ((2, 2, 3, 4), (1, 3, 5, 4), (3, 4, 2, 2)):
         y = torch.arange(B * A * T * D, dtype=torch.float32).view(B, A, T, D)
-        got, error = attempt(name, fn, y.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, y.clone())
         want = y.transpose(1, 2).reshape(B, T, A * D)
         problem = _shape_message(got, (B, T, A * D), f"for y {(B, A, T, D)}")
         if problem:
@@ -60,15 +56,13 @@ def check_merge_heads(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     return report(name, True, "correct: the heads' outputs sit side by side again, ready for W_O.")
 
 
+@checker
 def check_parameter_count(fn: Callable[[int, bool], int]) -> bool:
     """``fn(H, bias) -> int``: the parameters of multi-head attention of width H (any number of heads)."""
     name = "check_parameter_count"
     for H in (8, 64, 256, 768):
         for bias in (True, False):
-            got, error = attempt(name, fn, H, bias)
-            if error:
-                print(error)
-                return False
+            got = attempt(name, fn, H, bias)
             want = multi_head_parameter_count(H, bias)
             if got == want:
                 continue
@@ -80,6 +74,7 @@ def check_parameter_count(fn: Callable[[int, bool], int]) -> bool:
     return report(name, True, "correct: 4H² (+ 4H), whatever the number of heads.")
 
 
+@checker
 def check_self_attention(fn: Callable[[torch.Tensor, MultiHeadAttention], torch.Tensor]) -> bool:
     """``fn(x (B, T, H), mha) -> (B, T, H)``: multi-head self-attention written out with ``mha``'s weights."""
     name = "check_self_attention"
@@ -89,10 +84,7 @@ def check_self_attention(fn: Callable[[torch.Tensor, MultiHeadAttention], torch.
         x = torch.randn(B, T, H)
         with torch.no_grad():
             want, _ = mha(x, x, x)
-            got, error = attempt(name, fn, x.clone(), mha)
-        if error:
-            print(error)
-            return False
+            got = attempt(name, fn, x.clone(), mha)
         problem = _shape_message(got, (B, T, H), f"for x {(B, T, H)}")
         if problem:
             return report(name, False, problem)

@@ -6,18 +6,16 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.transformer import TransformerEncoder, sinusoidal_positions
 
 
+@checker
 def check_sinusoidal(fn: Callable[[int, int], torch.Tensor]) -> bool:
     """``fn(T, d)`` -> (T, d) with PE[p, 2i] = sin(p / 10000^(2i/d)) and PE[p, 2i+1] = cos(...)."""
     name = "check_sinusoidal"
     for T, d in ((5, 4), (50, 16), (1, 2)):
-        got, error = attempt(name, fn, T, d)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, T, d)
         want = sinusoidal_positions(T, d)
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != (T, d):
             return report(name, False, f"for T={T}, d={d} expected a tensor of shape ({T}, {d}), "
@@ -35,15 +33,13 @@ def check_sinusoidal(fn: Callable[[int, int], torch.Tensor]) -> bool:
     return report(name, True, "correct: every position gets its own pattern of sines and cosines.")
 
 
+@checker
 def check_offset_matrix(fn: Callable[[int, int], torch.Tensor]) -> bool:
     """``fn(k, d)`` -> (d, d) matrix M_k with PE[p + k] = M_k @ PE[p] at every position p."""
     name = "check_offset_matrix"
     pe = sinusoidal_positions(80, 16)
     for k in (1, 3, -2, 0):
-        got, error = attempt(name, fn, k, 16)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, k, 16)
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != (16, 16):
             return report(name, False, f"expected a (16, 16) tensor for d=16, got {tuple(getattr(got, 'shape', ()))}.")
         got = got.double()
@@ -59,6 +55,7 @@ def check_offset_matrix(fn: Callable[[int, int], torch.Tensor]) -> bool:
     return report(name, True, "correct: a shift by k is one rotation per frequency, the same at every position.")
 
 
+@checker
 def check_equivariance_gap(fn: Callable[[Callable, torch.Tensor, torch.Tensor], float]) -> bool:
     """``fn(f, x, perm)`` -> max |f(x[:, perm]) - f(x)[:, perm]|: 0 for order-blind ``f``, > 0 otherwise."""
     name = "check_equivariance_gap"
@@ -70,10 +67,7 @@ def check_equivariance_gap(fn: Callable[[Callable, torch.Tensor, torch.Tensor], 
     ordered = lambda t: encoder(t + sinusoidal_positions(t.shape[1], 16))[0]  # noqa: E731
     gaps = []
     for f in (blind, ordered):
-        got, error = attempt(name, fn, f, x.clone(), perm.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, f, x.clone(), perm.clone())
         try:
             gaps.append(float(got))
         except (TypeError, ValueError):

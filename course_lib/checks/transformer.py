@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.transformer import TransformerEncoderLayer, path_lengths
 
 
@@ -22,10 +22,7 @@ def _layer(norm_first: bool) -> tuple[TransformerEncoderLayer, torch.Tensor]:
 
 def _check_layer(name: str, fn: Callable, norm_first: bool) -> bool:
     layer, x = _layer(norm_first)
-    got, error = attempt(name, fn, layer, x.clone())
-    if error:
-        print(error)
-        return False
+    got = attempt(name, fn, layer, x.clone())
     with torch.no_grad():
         want = layer(x)[0]
         other = TransformerEncoderLayer(16, 4, 32, dropout=0.0, norm_first=not norm_first).eval()
@@ -43,11 +40,13 @@ def _check_layer(name: str, fn: Callable, norm_first: bool) -> bool:
                                "LayerNorm; then FFN (layer.ffn), residual sum, LayerNorm — in that order.")
 
 
+@checker
 def check_encoder_layer(fn: Callable[[TransformerEncoderLayer, torch.Tensor], torch.Tensor]) -> bool:
     """``fn(layer, x)``: the post-LN encoder layer computed from ``layer``'s parts equals ``layer(x)[0]``."""
     return _check_layer("check_encoder_layer", fn, norm_first=False)
 
 
+@checker
 def check_pre_ln_layer(fn: Callable[[TransformerEncoderLayer, torch.Tensor], torch.Tensor]) -> bool:
     """``fn(layer, x)`` for a pre-LN layer (``norm_first=True``) equals ``layer(x)[0]``."""
     return _check_layer("check_pre_ln_layer", fn, norm_first=True)
@@ -62,6 +61,7 @@ def _scripted(answer: list[int], vocab_size: int = 10) -> Callable[[list[int]], 
     return next_logits
 
 
+@checker
 def check_greedy(fn: Callable[[Callable[[list[int]], torch.Tensor], int, int, int], list[int]]) -> bool:
     """``fn(next_logits, bos, eos, max_len)`` -> generated ids (no <bos>), ending at <eos> or at max_len."""
     name = "check_greedy"
@@ -71,10 +71,7 @@ def check_greedy(fn: Callable[[Callable[[list[int]], torch.Tensor], int, int, in
              ([eos], 5, [eos], "stops at once when <eos> comes first"),
              ([8, 9, eos], 2, [8, 9], "never returns more than max_len tokens")]
     for answer, max_len, want, what in cases:
-        got, error = attempt(name, fn, _scripted(answer), bos, eos, max_len)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, _scripted(answer), bos, eos, max_len)
         got = got.tolist() if isinstance(got, torch.Tensor) else list(got) if got is not None else None
         if got != want:
             hint = " (do not include <bos>)" if got and got[0] == bos else ""
@@ -83,14 +80,12 @@ def check_greedy(fn: Callable[[Callable[[list[int]], torch.Tensor], int, int, in
     return report(name, True, "correct: the most probable token each step, until <eos> or max_len.")
 
 
+@checker
 def check_cnn_layers(fn: Callable[[int, int], int]) -> bool:
     """``fn(n, k)``: layers of centred width-k convolutions before the first of n tokens reaches the last."""
     name = "check_cnn_layers"
     for n, k in ((9, 3), (10, 3), (2, 3), (128, 5), (100, 7)):
-        got, error = attempt(name, fn, n, k)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, n, k)
         want = path_lengths(n, k)["1-D CNN"]["layers"]
         if got != want:
             hint = " (that is (n-1)/(k-1): it counts the whole window, but a centred window reaches only " \

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, close, report
+from course_lib.checks.core import attempt, checker, close, report
 from course_lib.wordvec import WordVectors, ppmi, sgns_loss
 
 
+@checker
 def check_ppmi(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """``fn(counts)``: max(0, log p(w, c) / (p(w) p(c))) with 0 where a count is 0 (no NaN, no -inf)."""
     name = "check_ppmi"
@@ -17,10 +18,7 @@ def check_ppmi(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
              torch.tensor([[4.0, 1.0], [1.0, 0.0]]),
              torch.tensor([[1.0, 0.0, 0.0], [0.0, 5.0, 2.0], [0.0, 2.0, 9.0]])]
     for counts in cases:
-        got, error = attempt(name, fn, counts.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, counts.clone())
         if not isinstance(got, torch.Tensor) or got.shape != counts.shape:
             return report(name, False, f"return a tensor of shape {tuple(counts.shape)}, one value per cell.")
         if not torch.isfinite(got).all():
@@ -33,6 +31,7 @@ def check_ppmi(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     return report(name, True, "correct: positive PMI, and zero where words never meet.")
 
 
+@checker
 def check_sgns_loss(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> bool:
     """``fn(center (B, C), context (B, C), noise (B, K, C))``: the mean skip-gram negative-sampling loss."""
     name = "check_sgns_loss"
@@ -40,10 +39,7 @@ def check_sgns_loss(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tor
     for B, K, C in ((1, 1, 2), (4, 3, 5), (7, 5, 8)):
         center, context = torch.randn(B, C, generator=generator), torch.randn(B, C, generator=generator)
         noise = torch.randn(B, K, C, generator=generator)
-        got, error = attempt(name, fn, center.clone(), context.clone(), noise.clone())
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, center.clone(), context.clone(), noise.clone())
         if not isinstance(got, torch.Tensor) or got.numel() != 1:
             return report(name, False, "return one number (a 0-d tensor): the loss averaged over the batch.")
         want = sgns_loss(center, context, noise)
@@ -55,6 +51,7 @@ def check_sgns_loss(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tor
     return report(name, True, "correct: pull the true context up, push the K noise words down.")
 
 
+@checker
 def check_analogy(fn: Callable[[WordVectors, str, str, str], str]) -> bool:
     """``fn(vectors, a, b, c)`` returns the word d of a : b :: c : d by 3CosAdd, excluding a, b and c."""
     name = "check_analogy"
@@ -64,10 +61,7 @@ def check_analogy(fn: Callable[[WordVectors, str, str, str], str]) -> bool:
                             [1.0, 0.0, 0.0, 2.0], [1.0, 1.0, 0.0, 2.0], [0.0, 0.0, 0.0, -1.0]])
     wv = WordVectors(words, vectors)
     for a, b, c in (("man", "woman", "king"), ("man", "king", "woman"), ("king", "queen", "boy")):
-        got, error = attempt(name, fn, wv, a, b, c)
-        if error:
-            print(error)
-            return False
+        got = attempt(name, fn, wv, a, b, c)
         want = wv.analogy(a, b, c)[0][0]
         if got in (a, b, c):
             return report(name, False, f"{a} : {b} :: {c} : {got}? Exclude the three query words from the answer.")

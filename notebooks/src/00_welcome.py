@@ -318,13 +318,13 @@ def draw(seed: int) -> torch.Tensor:
 
 done = checks.check_reproducible(draw)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # Subtracting the maximum leaves the softmax unchanged (it cancels between numerator and
 # denominator) and keeps every exponent ≤ 0, so nothing overflows.
 
-# %%
+# %% tags=["solution"]
 def softmax(x: torch.Tensor) -> torch.Tensor:
     z = x - x.max(dim=-1, keepdim=True).values
     e = z.exp()

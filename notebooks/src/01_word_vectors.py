@@ -470,7 +470,7 @@ def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
 
 done = checks_wv.check_analogy(my_analogy)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # PPMI: probabilities from counts, then log and clamp; `torch.where` keeps zero counts at zero.
@@ -478,7 +478,7 @@ done = checks_wv.check_analogy(my_analogy)
 # normalise every vector first, so each word counts by direction only; then b − a + c and the
 # highest cosine among the other words.
 
-# %%
+# %% tags=["solution"]
 def my_ppmi(counts: torch.Tensor) -> torch.Tensor:
     counts = counts.double()
     p_wc = counts / counts.sum()

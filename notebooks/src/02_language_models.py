@@ -508,25 +508,25 @@ def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
 
 done = lm_checks.check_batchify(batchify)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** Perplexity is the exponential of the mean negative log-probability; a product of
 # probabilities would shrink with the length of the text, a mean per token does not.
 
-# %%
+# %% tags=["solution"]
 def sentence_perplexity(probs: list[float]) -> float:
     return math.exp(-sum(math.log(p) for p in probs) / len(probs))
 
 
 assert lm_checks.check_perplexity(sentence_perplexity)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Adding k to every count adds k·V to every row's total. An unseen context (a row of zeros)
 # gets the uniform distribution. Add-k is easy but gives unseen words too much: on the toy world,
 # the add-k bigram below is worse than the Kneser–Ney bigram of section 4.
 
-# %%
+# %% tags=["solution"]
 def add_k(counts: torch.Tensor, k: float) -> torch.Tensor:
     return (counts + k) / (counts.sum(dim=1, keepdim=True) + k * counts.shape[1])
 
@@ -541,11 +541,11 @@ add_k_probs = add_k(bigram_counts, 0.1)
 add_k_nats = -np.mean([math.log(add_k_probs[ids[a], ids[b]]) for a, b in test_pairs])
 print(f"test perplexity: add-0.1 bigram {math.exp(add_k_nats):.3f}, Kneser–Ney bigram {baselines['bigram']:.3f}")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** Each of the 4 gates has a weight matrix for the input (H × I), one for the previous h
 # (H × H) and two biases (H); the layers above the first read the H-sized output of the layer below.
 
-# %%
+# %% tags=["solution"]
 def lstm_parameters(input_size: int, hidden_size: int, num_layers: int) -> int:
     H = hidden_size
     first = 4 * H * (input_size + H) + 8 * H
@@ -555,11 +555,11 @@ def lstm_parameters(input_size: int, hidden_size: int, num_layers: int) -> int:
 assert lm_checks.check_lstm_parameters(lstm_parameters)
 print(f"the LSTM of our language model: {lstm_parameters(hidden_size, hidden_size, num_layers)} parameters")
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** A view: the first N // B tokens become row 0, the next N // B row 1, and so on. (Reshaping
 # to (N // B, B) and transposing would interleave the rows instead: each would read every B-th word.)
 
-# %%
+# %% tags=["solution"]
 def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
     n = stream.shape[0] // batch_size
     return stream[: n * batch_size].view(batch_size, n)

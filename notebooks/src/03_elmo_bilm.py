@@ -370,13 +370,13 @@ def joint_loss(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> torch.Tensor
 
 done = elmo_checks.check_joint_loss(joint_loss)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** Build, for every row, the index to read from: position t < n reads n − 1 − t, position
 # t ≥ n reads itself. One `gather` does the whole batch.
 
-# %%
+# %% tags=["solution"]
 def reverse(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     B, T = x.shape[:2]
     t = torch.arange(T).expand(B, T)
@@ -386,12 +386,12 @@ def reverse(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 assert elmo_checks.check_reverse(reverse)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Reverse the real part of each row (`<bos> .. <eos>` becomes `<eos> .. <bos>`), then shift by
 # one, as for the forward LM: the inputs drop the last token (`<bos>` is never read), the targets
 # drop the first (`<eos>` is never predicted by the backward LM).
 
-# %%
+# %% tags=["solution"]
 def backward_shift(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     lengths = (ids != 0).sum(1)
     reversed_ids = reverse(ids[..., None], lengths)[..., 0]
@@ -401,10 +401,10 @@ def backward_shift(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 assert elmo_checks.check_backward_shift(backward_shift)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** `cross_entropy` with `ignore_index=0` takes the mean over the real targets only.
 
-# %%
+# %% tags=["solution"]
 def joint_loss(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> torch.Tensor:
     f = F.cross_entropy(fwd_logits.flatten(0, 1), fwd_targets.flatten(), ignore_index=0)
     b = F.cross_entropy(bwd_logits.flatten(0, 1), bwd_targets.flatten(), ignore_index=0)

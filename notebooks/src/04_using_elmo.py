@@ -527,12 +527,12 @@ def within_across(x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
 
 done = elmo_checks.check_within_across(within_across)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** The softmax turns any w into shares that sum to 1; γ scales the sum.
 
-# %%
+# %% tags=["solution"]
 def scalar_mix(layers: list[torch.Tensor], w: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
     s = torch.softmax(w, dim=0)
     return gamma * sum(s[j] * h for j, h in enumerate(layers))
@@ -540,10 +540,10 @@ def scalar_mix(layers: list[torch.Tensor], w: torch.Tensor, gamma: torch.Tensor)
 
 assert elmo_checks.check_scalar_mix(scalar_mix)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Layer 0 is `[x; x]` and has no direction, so start at layer 1.
 
-# %%
+# %% tags=["solution"]
 def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:
     D = layers[0].shape[-1] // 2
     part = slice(0, D) if direction == "forward" else slice(D, 2 * D)
@@ -553,11 +553,11 @@ def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:
 assert elmo_checks.check_direction_half(one_direction)
 assert_close(one_direction(S_test, "backward"), direction_features(S_test, "backward"))
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** Normalize the rows, take all dot products at once, and average them under two masks; the
 # diagonal (a token with itself, cosine 1) is left out of "within".
 
-# %%
+# %% tags=["solution"]
 def within_across(x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     u = torch.nn.functional.normalize(x, dim=-1)
     sim = u @ u.T

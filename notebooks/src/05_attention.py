@@ -516,12 +516,12 @@ def entropy(weights: torch.Tensor) -> torch.Tensor:
 
 done = checks_attention.check_entropy(entropy)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** The lookup of section 1 with the √d of section 2.
 
-# %%
+# %% tags=["solution"]
 def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
     weights = torch.softmax(keys @ query / math.sqrt(query.shape[-1]), dim=-1)  # (n,)
     return weights @ values, weights
@@ -529,22 +529,22 @@ def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
 
 assert checks_attention.check_soft_lookup(soft_lookup)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Fill the masked scores with −∞: exp(−∞) = 0, so they get exactly 0 and the rest still sums
 # to 1. (Multiplying the weights by the mask *after* the softmax would leave rows that no longer
 # sum to 1.)
 
-# %%
+# %% tags=["solution"]
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
 
 
 assert checks_attention.check_masked_softmax(masked_softmax)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** The scores are one matrix–vector product; the padding mask works as in exercise 2.
 
-# %%
+# %% tags=["solution"]
 def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tensor):
     weights = masked_softmax(x @ w, attention_mask.bool())  # (B, T)
     return (weights[:, :, None] * x).sum(dim=1), weights  # (B, d), (B, T)
@@ -552,10 +552,10 @@ def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tenso
 
 assert checks_attention.check_attention_pool(attention_pool)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** `torch.xlogy(p, p)` is p log p with 0 where p = 0.
 
-# %%
+# %% tags=["solution"]
 def entropy(weights: torch.Tensor) -> torch.Tensor:
     return -torch.xlogy(weights, weights).sum(dim=-1)
 

@@ -410,13 +410,13 @@ def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
 
 done = checks_mh.check_self_attention(self_attention)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1–2.** `view` splits the last dimension; `transpose` moves the head dimension in front of the
 # words. Merging undoes both; `reshape` (not `view`) because the transposed tensor is not contiguous.
 
-# %%
+# %% tags=["solution"]
 def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
     B, T, H = x.shape
     return x.view(B, T, num_heads, H // num_heads).transpose(1, 2)  # (B, A, T, D)
@@ -430,20 +430,20 @@ def merge_heads(y: torch.Tensor) -> torch.Tensor:
 assert checks_mh.check_split_heads(split_heads)
 assert checks_mh.check_merge_heads(merge_heads)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** Four H × H matrices and, with biases, four vectors of size H. The heads only split H.
 
-# %%
+# %% tags=["solution"]
 def attention_parameters(H: int, bias: bool) -> int:
     return 4 * H * H + (4 * H if bias else 0)
 
 
 assert checks_mh.check_parameter_count(attention_parameters)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** Section 4's sketch, written with the two helpers.
 
-# %%
+# %% tags=["solution"]
 def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
     A = mha.num_heads
     q, k, v = (split_heads(proj(x), A) for proj in (mha.query, mha.key, mha.value))  # (B, A, T, D)

@@ -398,13 +398,13 @@ def equivariance_gap(f, x: torch.Tensor, perm: torch.Tensor) -> float:
 
 done = checks_pos.check_equivariance_gap(equivariance_gap)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** The angles are an outer product of positions and frequencies; sines fill the even
 # columns, cosines the odd ones.
 
-# %%
+# %% tags=["solution"]
 def sinusoidal(T: int, d: int) -> torch.Tensor:
     omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
     angles = torch.arange(T, dtype=torch.float64)[:, None] * omega  # (T, d/2)
@@ -415,11 +415,11 @@ def sinusoidal(T: int, d: int) -> torch.Tensor:
 
 assert checks_pos.check_sinusoidal(sinusoidal)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** sin(ω(p+k)) = cos(kω)·sin(pω) + sin(kω)·cos(pω) and cos(ω(p+k)) = −sin(kω)·sin(pω) + cos(kω)·cos(pω):
 # one 2 × 2 block per frequency, on the diagonal.
 
-# %%
+# %% tags=["solution"]
 def shift_matrix(k: int, d: int) -> torch.Tensor:
     omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
     M = torch.zeros(d, d, dtype=torch.float64)
@@ -431,10 +431,10 @@ def shift_matrix(k: int, d: int) -> torch.Tensor:
 
 assert checks_pos.check_offset_matrix(shift_matrix)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** Permute the token dimension (dimension 1) of the input, and the same dimension of the output.
 
-# %%
+# %% tags=["solution"]
 def equivariance_gap(f, x: torch.Tensor, perm: torch.Tensor) -> float:
     with torch.no_grad():
         return (f(x[:, perm]) - f(x)[:, perm]).abs().max().item()

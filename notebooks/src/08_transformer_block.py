@@ -518,13 +518,13 @@ def cnn_layers(n: int, k: int) -> int:
 
 done = checks_tf.check_cnn_layers(cnn_layers)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1 and 2.** The same four steps in two orders: post-LN normalizes each residual sum, pre-LN
 # normalizes each sub-layer's input.
 
-# %%
+# %% tags=["solution"]
 def encoder_layer(layer, x: torch.Tensor) -> torch.Tensor:
     x = layer.norm1(x + layer.self_attn(x, x, x)[0])
     return layer.norm2(x + layer.ffn(x))
@@ -539,10 +539,10 @@ def pre_ln_layer(layer, x: torch.Tensor) -> torch.Tensor:
 assert checks_tf.check_encoder_layer(encoder_layer)
 assert checks_tf.check_pre_ln_layer(pre_ln_layer)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** Feed the prefix, take the argmax, stop after `eos` or at `max_len`.
 
-# %%
+# %% tags=["solution"]
 def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
     out = []
     while len(out) < max_len:
@@ -554,11 +554,11 @@ def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
 
 assert checks_tf.check_greedy(greedy)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** A centred window of k tokens reaches k // 2 positions to each side, so each layer carries
 # information k // 2 positions further; n − 1 positions need ⌈(n − 1) / (k // 2)⌉ layers.
 
-# %%
+# %% tags=["solution"]
 def cnn_layers(n: int, k: int) -> int:
     return -(-(n - 1) // (k // 2))  # ceiling division
 

@@ -516,13 +516,13 @@ def nsp_ceiling_uniform(K: int) -> float:
 
 done = checks_bert.check_nsp_ceiling(nsp_ceiling_uniform)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** Three uniform draws: one decides selection, one decides the replacement, one picks the random
 # token among the ordinary ids.
 
-# %%
+# %% tags=["solution"]
 def my_mask_tokens(input_ids: torch.Tensor, tokenizer, generator: torch.Generator):
     special = torch.isin(input_ids, torch.tensor(sorted(tokenizer.special_ids)))
     selected = ~special & (torch.rand(input_ids.shape, generator=generator) < 0.15)
@@ -537,11 +537,11 @@ def my_mask_tokens(input_ids: torch.Tensor, tokenizer, generator: torch.Generato
 
 assert checks_bert.check_mask_tokens(my_mask_tokens)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Embeddings (V + P + S)·H plus a LayerNorm (2H); per layer Q, K, V and the output projection
 # 4(H² + H), the FFN H·I + I + I·H + H, two LayerNorms 4H; the pooler H² + H.
 
-# %%
+# %% tags=["solution"]
 def count_parameters(config: BertConfig) -> int:
     V, H, L, ff = config.vocab_size, config.hidden_size, config.num_hidden_layers, config.intermediate_size
     P, S = config.max_position_embeddings, config.type_vocab_size
@@ -552,10 +552,10 @@ def count_parameters(config: BertConfig) -> int:
 
 assert checks_bert.check_parameter_count(count_parameters)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** The sketch of section 3.
 
-# %%
+# %% tags=["solution"]
 def input_embeddings(embeddings, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
     T = input_ids.shape[1]
     x = (embeddings.word_embeddings(input_ids) + embeddings.token_type_embeddings(token_type_ids)
@@ -565,12 +565,12 @@ def input_embeddings(embeddings, input_ids: torch.Tensor, token_type_ids: torch.
 
 assert checks_bert.check_input_embeddings(input_embeddings)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** IsNext pairs are always right (same topic). A NotNext pair has the same topic with probability
 # 1/K and is then called IsNext wrongly. So the accuracy is ½ · 1 + ½ · (1 − 1/K). With K = 10 that is
 # 0.95; the toy world's names lift it a little, its unequal topic shares lower it a little.
 
-# %%
+# %% tags=["solution"]
 def nsp_ceiling_uniform(K: int) -> float:
     return 0.5 + 0.5 * (1 - 1 / K)
 

@@ -679,12 +679,12 @@ def feature_parameters(H: int, L: int, K: int) -> int:
 
 done = fine_tuning_checks.check_feature_parameters(feature_parameters)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** Try every legal pair and keep the best; the no-answer score is the bar to beat.
 
-# %%
+# %% tags=["solution"]
 def best_span(start, end, max_answer_length):
     best, best_score = None, start[0] + end[0]
     for s in range(1, len(start)):
@@ -696,10 +696,10 @@ def best_span(start, end, max_answer_length):
 
 assert fine_tuning_checks.check_best_span(best_span)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** `Counter & Counter` keeps each shared word as often as it occurs in both.
 
-# %%
+# %% tags=["solution"]
 from collections import Counter
 
 
@@ -715,10 +715,10 @@ def span_f1(predicted, gold):
 
 assert fine_tuning_checks.check_span_f1(span_f1)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** `[CLS]` takes position 0, so every piece moves one place to the right.
 
-# %%
+# %% tags=["solution"]
 def first_piece_labels(word_starts, labels, length):
     row = [-100] * length
     for start, label in zip(word_starts, labels):
@@ -728,10 +728,10 @@ def first_piece_labels(word_starts, labels, length):
 
 assert fine_tuning_checks.check_first_piece_labels(first_piece_labels)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** L + 1 mix weights (embeddings and each layer), one γ, and the head's H·K weights and K biases.
 
-# %%
+# %% tags=["solution"]
 def feature_parameters(H, L, K):
     return (L + 1) + 1 + H * K + K
 

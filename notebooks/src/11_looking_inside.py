@@ -485,10 +485,10 @@ def within_across(x: torch.Tensor, senses: list[int]) -> tuple[float, float]:
 
 done = inside_checks.check_within_across(within_across)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 
-# %%
+# %% tags=["solution"]
 def mass_to(attention: torch.Tensor, key_positions: list[int]) -> torch.Tensor:
     return attention[:, :, key_positions].sum(-1).mean(-1)  # keys are the last index, queries the middle
 
@@ -499,7 +499,7 @@ assert_close(mass_to(attention[-1], [T - 1]), mass_to_keys(attention[None], torc
                                                             torch.ones(1, T, dtype=torch.bool))[0, -1])
 
 
-# %%
+# %% tags=["solution"]
 def previous_token_mass(attention: torch.Tensor) -> torch.Tensor:
     return attention.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1)  # a[h, t, t-1] for t = 1 … T-1
 
@@ -509,7 +509,7 @@ print("previous-token mass, last layer of the example sentence:",
       [round(v, 3) for v in previous_token_mass(attention[-1]).tolist()])
 
 
-# %%
+# %% tags=["solution"]
 def uniform_baseline(lengths: list[int]) -> float:
     return sum(1 / T for T in lengths) / len(lengths)
 
@@ -520,7 +520,7 @@ assert abs(uniform_baseline(lengths) - stats.uniform) < 1e-9
 print(f"uniform baseline over the {len(lengths)} sentences: {uniform_baseline(lengths):.3f}")
 
 
-# %%
+# %% tags=["solution"]
 def within_across(x: torch.Tensor, senses: list[int]) -> tuple[float, float]:
     x = torch.nn.functional.normalize(x - x.mean(0), dim=-1)
     cos = x @ x.T

@@ -639,32 +639,32 @@ def perplexity_of(logprobs: list[list[float]]) -> float:
 
 done = design_checks.check_perplexity(perplexity_of)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ### Solutions
 #
 # **1.** The lower triangle, diagonal included: a word may read itself and everything before it.
 
-# %%
+# %% tags=["solution"]
 def my_causal_mask(T):
     return torch.ones(T, T, dtype=torch.bool).tril()
 
 
 assert design_checks.check_causal_mask(my_causal_mask)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **2.** Shift by one; padding targets are masked with the mask shifted the same way.
 
-# %%
+# %% tags=["solution"]
 def next_token_targets(ids, attention_mask):
     return ids[:, :-1], ids[:, 1:].masked_fill(attention_mask[:, 1:] == 0, -100)
 
 
 assert design_checks.check_next_token_targets(next_token_targets)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **3.** One-way models see one side and the word itself; ELMo's concatenation and BERT see everything.
 
-# %%
+# %% tags=["solution"]
 def visible_positions(kind, t, T):
     return {"gpt": set(range(t + 1)), "elmo-forward": set(range(t + 1)), "elmo-backward": set(range(t, T)),
             "elmo": set(range(T)), "bert": set(range(T))}[kind]
@@ -672,11 +672,11 @@ def visible_positions(kind, t, T):
 
 assert design_checks.check_visible_positions(visible_positions)
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # **4.** Average over every token of every sentence, then exp of minus that mean; checked against
 # `course_lib.lm.perplexity` on GPT's own log-probabilities.
 
-# %%
+# %% tags=["solution"]
 def perplexity_of(logprobs):
     flat = [x for sentence in logprobs for x in sentence]
     return math.exp(-sum(flat) / len(flat))
