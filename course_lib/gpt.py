@@ -40,7 +40,7 @@ from torch.nn import functional as F
 
 from course_lib.attention import causal_mask, combine_masks
 from course_lib.core import History, TrainConfig, pretrained
-from course_lib.lm import LMDataConfig, LMRecipe, SentenceLM, train_sentence_lm
+from course_lib.lm import LMDataConfig, LMRecipe, SentenceLM
 from course_lib.text import Vocab
 from course_lib.transformer import TransformerEncoder
 
@@ -191,10 +191,6 @@ class GPTSettings(LMRecipe):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=min(100, self.steps // 10), schedule="linear",
                            grad_clip=1.0, eval_every=max(1, self.steps // 6), monitor="val_loss", seed=self.seed,
                            progress=progress, desc="GPT", device=device)
-
-    def train(self, model: nn.Module, device: torch.device, progress: bool) -> History:
-        return train_sentence_lm(model, self.train_sentences(), self.held_out(), self.train_config(device, progress),
-                                 self.data.batch_size)
 
 
 def pretrained_gpt(settings: GPTSettings | None = None, device: str = "auto",

@@ -43,3 +43,19 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# `make test` runs the notebooks and the unit tests on several workers (pytest-xdist, --dist loadscope: each
+# notebook, each test module, on one worker). Longest first keeps the workers busy to the end; the model cache's
+# lock lets a notebook start before the one that trains its model has finished (it waits, or trains it itself).
+NOTEBOOKS_LONGEST_FIRST = ("12", "09", "10", "03", "02", "04", "08", "01", "07", "11", "05", "00", "06")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    def rank(item) -> tuple[int, int]:
+        path = Path(str(item.fspath))
+        if path.suffix == ".ipynb" and path.name[:2] in NOTEBOOKS_LONGEST_FIRST:
+            return 0, NOTEBOOKS_LONGEST_FIRST.index(path.name[:2])
+        return 1, 0  # unit tests after the notebooks, in their own order
+
+    items.sort(key=rank)  # stable: a notebook's cells keep their order

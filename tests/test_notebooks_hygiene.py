@@ -32,6 +32,10 @@ def test_stored_notebook_matches_its_source(path):
     assert [(c.cell_type, c.source) for c in stored.cells] == [(c.cell_type, c.source) for c in fresh.cells], (
         f"{path.name} is stale: run `make notebooks NB={path.name[:2]}`"
     )
+    tags = [(i, c.metadata.get("tags", [])) for i, c in enumerate(stored.cells)]
+    assert tags == [(i, c.metadata.get("tags", [])) for i, c in enumerate(fresh.cells)], (
+        f"{path.name}'s cell tags (nbval-ignore-output, solution ...) differ from its source's: "
+        f"run `make notebooks NB={path.name[:2]}`")
 
 
 def executed(cells):

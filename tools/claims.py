@@ -474,6 +474,8 @@ def report(paths: list[Path]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if __package__ in (None, ""):  # run as `python tools/claims.py`: make the repository root importable
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tools.runner import notebook_paths
 
     parser = argparse.ArgumentParser(prog="python tools/claims.py", description=__doc__.split("\n\n")[0])

@@ -1,20 +1,11 @@
-"""BERT for the four kinds of downstream task, with Hugging Face's head names, and their metrics.
+"""Fine-tuning BERT on the course's four kinds of task, and evaluating it (notebooks 10 and 12).
 
-    BertForSequenceClassification   bert, dropout, classifier   one label per sentence or pair, from [CLS]
-    BertForTokenClassification      bert, dropout, classifier   one label per token (-100: not scored)
-    BertForQuestionAnswering        bert, qa_outputs            a start and an end score for every token
-    BertForWordPairClassification   bert, dropout, classifier   one label per pair of words (one in each sentence)
-
-The module names equal those of ``transformers``, so the state dict of a fine-tuned Hugging Face model
-loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
-a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
-weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
-(only the head learns), and ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
-all L + 1 layers (``hidden_states``) instead of the last one.
-
-Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
-s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
-start[0] + end[0] beats it.
+- ``fine_tune(model, batches)``: BERT's recipe through ``course_lib.core.fit`` (AdamW, 10 % warm-up, linear decay,
+  clipping); ``predict`` runs a model over batches.
+- ``task_batches`` / ``shuffled_epochs``: fixed batches of collated examples, and one reshuffle per training run,
+  so that every model compared in a table sees the same batches in the same order.
+- ``evaluate_classifier`` / ``evaluate_tagger`` / ``evaluate_qa``: accuracy, macro-F1, exact match and F1.
+- ``mean_pool`` / ``pair_features``: what the feature-based baselines (static vectors, ELMo) read.
 """
 
 from __future__ import annotations

@@ -86,8 +86,12 @@ class _BertWithHead(nn.Module):
         mixed = self.mix(states, mask)
         return _Encoded(mixed, mixed[:, 0], None)
 
+    classifier_inputs = 1  # how many H-vectors the classifier reads side by side
+
     def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
-        raise NotImplementedError
+        """The classification heads' head: dropout, then one linear layer (the span head has its own)."""
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(self.classifier_inputs * config.hidden_size, num_labels)
 
     @classmethod
     def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
@@ -129,10 +133,6 @@ class _BertWithHead(nn.Module):
 class BertForSequenceClassification(_BertWithHead):
     """A label for a sentence or a sentence pair from the pooled [CLS] vector: ``classifier(dropout(pooler))``."""
 
-    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(config.hidden_size, num_labels)
-
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 labels: Tensor | None = None, output_attentions: bool = False,
                 **_unused) -> tuple[ClassifierOutput, Tensor | None]:
@@ -147,10 +147,6 @@ class BertForTokenClassification(_BertWithHead):
     """A label for every token from its last hidden state: ``classifier(dropout(h_t))``."""
 
     uses_pooler = False
-
-    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(config.hidden_size, num_labels)
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 labels: Tensor | None = None, output_attentions: bool = False,
@@ -173,9 +169,7 @@ class BertForWordPairClassification(_BertWithHead):
 
     uses_pooler = False
 
-    def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(4 * config.hidden_size, num_labels)
+    classifier_inputs = 4  # [u; v; |u - v|; u * v]
 
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 positions_a: Tensor | None = None, positions_b: Tensor | None = None, labels: Tensor | None = None,

@@ -69,6 +69,11 @@ class LMRecipe(Recipe):
         fields["model"].pop("vocab_size", None)
         return fields
 
+    def train(self, model: nn.Module, device: torch.device, progress: bool) -> History:
+        """Sentence-level LMs (LSTM LM, GPT) train alike; ``train_config`` says with what (the biLM has its own)."""
+        return train_sentence_lm(model, self.train_sentences(), self.held_out(), self.train_config(device, progress),
+                                 self.data.batch_size)
+
     def data_fingerprint(self) -> object:
         """A corpus read from disk can change without the code changing: its first sentences go into the key."""
         if self.data.corpus == "toyworld":
@@ -105,10 +110,6 @@ class LSTMLMSettings(LMRecipe):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=0, schedule="linear", grad_clip=1.0,
                            eval_every=max(1, self.steps // 6), monitor="val_loss", seed=self.seed,
                            progress=progress, desc="LSTM LM", device=device)
-
-    def train(self, model: nn.Module, device: torch.device, progress: bool) -> History:
-        return train_sentence_lm(model, self.train_sentences(), self.held_out(), self.train_config(device, progress),
-                                 self.data.batch_size)
 
 
 def pretrained_lstm_lm(settings: LSTMLMSettings | None = None, device: str = "auto",

@@ -183,16 +183,24 @@ class TransformerDecoderLayer(nn.Module):
         return x, (DecoderWeights(w_self, w_cross) if need_weights else None)
 
 
-class TransformerEncoder(nn.Module):
-    """``num_layers`` encoder layers; with pre-LN a final LayerNorm (``norm``), as pre-LN needs one."""
+class _Stack(nn.Module):
+    """``num_layers`` layers of one kind; with pre-LN a final LayerNorm (``norm``), as pre-LN needs one."""
+
+    layer_class: type[nn.Module]
 
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
                  activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
-            TransformerEncoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first, layer_norm_eps)
+            self.layer_class(d_model, num_heads, d_ff, dropout, activation, norm_first, layer_norm_eps)
             for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
+
+
+class TransformerEncoder(_Stack):
+    """``num_layers`` encoder layers; with pre-LN a final LayerNorm (``norm``)."""
+
+    layer_class = TransformerEncoderLayer
 
     def forward(self, x: Tensor, mask: Tensor | None = None,
                 need_weights: bool = False) -> tuple[Tensor, list[Tensor] | None]:
@@ -204,16 +212,10 @@ class TransformerEncoder(nn.Module):
         return self.norm(x), (weights if need_weights else None)
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(_Stack):
     """``num_layers`` decoder layers. The causal mask is always applied: position t never sees t+1, t+2 …"""
 
-    def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
-                 activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(
-            TransformerDecoderLayer(d_model, num_heads, d_ff, dropout, activation, norm_first, layer_norm_eps)
-            for _ in range(num_layers))
-        self.norm = nn.LayerNorm(d_model, eps=layer_norm_eps) if norm_first else nn.Identity()
+    layer_class = TransformerDecoderLayer
 
     def forward(self, x: Tensor, memory: Tensor, memory_mask: Tensor | None = None,
                 self_mask: Tensor | None = None,

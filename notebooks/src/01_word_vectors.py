@@ -221,7 +221,7 @@ assert last < 0.7 * first
 # The **cosine similarity** (余弦相似度) of two vectors is the cosine of the angle between them. The
 # nearest neighbours of a word should be words of its class:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 queries = ["cow", "sailor", "feeds", "king", "italy"] if toy else [w for w in sg_vectors.words[30:35]]
 for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors)):
     print(name)
@@ -233,7 +233,7 @@ for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors)):
 # neighbours (searched over the whole vocabulary) that belong to its own class, averaged over every
 # word whose class has more than five members.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if toy:
     precision = {name: category_precision(wv, word_class, k=5)
                  for name, wv in (("PPMI-SVD", ppmi_vectors), ("skip-gram", sg_vectors))}
@@ -248,7 +248,7 @@ if toy:
 # is (*dairy*, *feeds*), yet the toy world files them in two classes. That closeness is no mistake:
 # the next section needs it.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if toy:
     number_pairs = {("N", "NS"), ("NS", "N"), ("V", "VP"), ("VP", "V"), ("I", "IP"), ("IP", "I")}
     misses = same_topic_misses = number_misses = 0
@@ -274,7 +274,7 @@ if toy:
 # nearest to b − a + c, leaving out a, b and c. If "plural" is one direction, cow − cows + boats
 # lands near boat.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if toy:
     examples = [("king", "queen", "prince"), ("italy", "italian", "norway"), ("italy", "pasta", "mexico"),
                 ("cow", "cows", "pig"), ("feeds", "feed", "milks")]
@@ -368,7 +368,7 @@ fig
 # rank correlation between the cosines and the scores, and the **coverage**: the share of pairs
 # whose two words have vectors. A score on 10 % of a set says little.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from course_lib.data.loaders import load_similarity_set
 
 sets = {}
@@ -399,7 +399,7 @@ if toy:
 # (**polysemy**, 一词多义) such as "bank" (money / river) therefore gets one vector that mixes its
 # senses: its neighbours come from both.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 if toy:
     bank = world.polysemous["bank"]
     for sense, cues in zip(bank.senses, bank.cues):

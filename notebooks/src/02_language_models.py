@@ -379,7 +379,7 @@ model, history = pretrained_lstm_lm(settings)
 model = model.to(dev)
 print(f"{sum(p.numel() for p in model.parameters())} parameters; trained in {history.seconds:.0f} s")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(6, 3), dpi=80)
 history.plot(metrics=("val_loss",), ax=ax)
 if corpus == "toyworld":
@@ -397,7 +397,7 @@ print("validation loss (nats/token):", [round(e["val_loss"], 3) for e in history
 # %% [markdown]
 # ## 8 · Held-out perplexity: the LSTM against counting and against the bound
 
-# %%
+# %% tags=["nbval-ignore-output"]
 lstm_ppl = perplexity(model, test)
 table = {**baselines, "LSTM": lstm_ppl}
 if corpus == "toyworld":
@@ -434,7 +434,7 @@ fig.tight_layout()
 # draw the next, until `<eos>`. The toy world's grammar can judge the samples: a sentence it cannot
 # produce has probability 0 under it.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 generator = torch.Generator().manual_seed(seed)
 lstm_samples = model.sample(200, generator=generator)
 trigram_samples = ngrams[3].sample(60, seed=seed)

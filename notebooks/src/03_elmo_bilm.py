@@ -199,7 +199,7 @@ bilm, history = pretrained_bilm(settings)
 bilm = bilm.to(dev)
 print(f"{count(bilm):,} parameters; trained in {history.seconds:.0f} s")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(6, 3), dpi=80)
 steps_done, fwd = history.metric("forward_ppl")
 _, bwd = history.metric("backward_ppl")
@@ -230,7 +230,7 @@ print("validation perplexity, backward:", [round(x, 2) for x in bwd])
 # The baselines are Kneser–Ney trigram models from notebook 02, one counting the sentences forwards
 # and one counting them reversed, fitted on the same training documents.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 forward_trigram = NGramLM.fit(train_corpus, vocab, order=3)
 backward_trigram = NGramLM.fit([s.tokens[::-1] for s in train_corpus], vocab, order=3)
 table = {

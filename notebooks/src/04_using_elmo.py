@@ -160,7 +160,7 @@ print(f"features: {len(S_train)} layers of width {S_train[0].shape[1]}")
 # We learn the scalar mix and a linear classifier together, once for each task (each layer first
 # standardized, so that s_j measures how much of a layer is used, not how loud it is).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 learned = {"part of speech": learn_scalar_mix(P_train, yp_train, P_test, yp_test, seed=seed),
            "word sense": learn_scalar_mix(S_train, ys_train, S_test, ys_test, seed=seed)}
 for task, result in learned.items():
@@ -198,7 +198,7 @@ explorer
 # A **probe** asks what a layer encodes: train a linear classifier on that layer's frozen vectors
 # alone and test it on new sentences. The table gives every layer on both tasks.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 layer_table = {task: [train_probe(a, y_tr, b, y_te, seed=seed) for a, b in zip(tr, te)]
                for task, (tr, y_tr, te, y_te) in {"part of speech": (P_train, yp_train, P_test, yp_test),
                                                   "word sense": (S_train, ys_train, S_test, ys_test)}.items()}
@@ -237,7 +237,7 @@ assert min(layer_table["word sense"][1:]) >= 0.95  # the LSTM layers know the se
 # of the LSTM layers only, the backward halves only, and both, and split the test tokens by the
 # side of their cue.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 side = {"left": torch.tensor([e.cue_side == "left" for e in sense_test])}
 side["right"] = ~side["left"]
 direction_table, hits = {}, {}
@@ -264,7 +264,7 @@ assert min(direction_table["both", "left"], direction_table["both", "right"]) >=
 # **How far does a cue carry?** On the right, an adverb sometimes stands between the word and its
 # cue. The backward features, split by that distance:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 by_distance = {}
 for d in (1, 2):  # the backward probe of the table above, on the right-cue words at each distance
     keep = side["right"] & torch.tensor([e.cue_distance == d for e in sense_test])
@@ -282,7 +282,7 @@ assert by_distance[2] <= by_distance[1]
 # Take every "bank" token of the test sentences and compare them pairwise by cosine similarity, at
 # each layer, sorted by sense. Layer 0 gives the same vector every time.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 word = "bank"
 bank = [e for e in sense_test if e.word == word][:80]
 bank.sort(key=lambda e: e.label)
@@ -345,7 +345,7 @@ skipgram, _, sg_history = train_skipgram([list(s.tokens) for s in toyworld_corpu
                                          SkipGramConfig(dim=30, window=2, epochs=2, min_count=1, seed=seed))
 print(f"skip-gram: {len(skipgram)} words x {skipgram.dim}, trained in {sg_history.seconds:.1f} s")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def static(words):
     return torch.stack([skipgram[w] if w in skipgram else torch.zeros(skipgram.dim) for w in words])
 
@@ -434,7 +434,7 @@ depth = depth_experiment(
      [e.tokens for e in pos_test[:200]], torch.tensor([tag_id.get(t, 0) for e in pos_test[:200] for t in e.tags])))
 print("training seconds per depth:", [round(r.seconds) for r in depth])
 
-# %%
+# %% tags=["nbval-ignore-output"]
 print(f"{'layers':>6}{'fwd ppl':>9}{'bwd ppl':>9}{'sense (top)':>13}{'sense (best layer)':>20}{'POS (top)':>11}")
 for r in depth:
     print(f"{r.num_layers:>6}{r.forward_ppl:>9.3f}{r.backward_ppl:>9.3f}{r.sense_accuracy:>13.3f}"
@@ -557,7 +557,7 @@ assert_close(one_direction(S_test, "backward"), direction_features(S_test, "back
 # **3.** Normalize the rows, take all dot products at once, and average them under two masks; the
 # diagonal (a token with itself, cosine 1) is left out of "within".
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 def within_across(x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     u = torch.nn.functional.normalize(x, dim=-1)
     sim = u @ u.T

@@ -341,7 +341,7 @@ fig.tight_layout()
 # cue, how much weight does the cue get on average (mean pooling gives it 1 / length), and where
 # does the largest weight go when it misses?
 
-# %%
+# %% tags=["nbval-ignore-output"]
 cues = torch.tensor([e.cue_position for e in val_texts])
 rows = torch.arange(len(val_texts))
 hit_rate = (pool_weights.argmax(-1) == cues).float().mean().item()
@@ -375,7 +375,7 @@ assert hit_rate > 0.5 and cue_weight > 0.45
 # scores, started at the learned ones) that give the cue as little weight as possible while the
 # predicted probabilities stay within 0.01 of the model's.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 import torch.nn.functional as F
 
 
@@ -420,7 +420,7 @@ assert starved.float().mean() > 0.1
 # Here is the first such text: learned weights above, the alternative below. A reader of the
 # second heat map would tell another story about the very same decision.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 j = int(torch.nonzero(starved)[0, 0])
 e, n = val_texts[int(found[j])], int(subset["attention_mask"][j].sum())
 fig, ax = plt.subplots(figsize=(9, 2.1), dpi=80)
@@ -438,7 +438,7 @@ print(f"'{e.query}': cue '{e.tokens[e.cue_position]}' {before[j]:.3f} -> {after[
 # intervention: **shuffle** each text's learned weights over its words and see whether the
 # prediction survives.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 g = torch.Generator().manual_seed(seed)
 with torch.no_grad():
     values, query = model.value(model.embed(val_batch["input_ids"])), model.embed(val_batch["query_ids"])
@@ -555,7 +555,7 @@ assert checks_attention.check_attention_pool(attention_pool)
 # %% [markdown] tags=["solution"]
 # **4.** `torch.xlogy(p, p)` is p log p with 0 where p = 0.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 def entropy(weights: torch.Tensor) -> torch.Tensor:
     return -torch.xlogy(weights, weights).sum(dim=-1)
 

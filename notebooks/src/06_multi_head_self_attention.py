@@ -250,7 +250,7 @@ history = fit(model, train_batches, config, evaluate=sense_accuracy)
 # How good is that? A model without context can only give each polysemous word its most frequent
 # sense in the training data; that is the baseline to beat.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 from collections import Counter, defaultdict
 
 counts = defaultdict(Counter)
@@ -275,7 +275,7 @@ assert best["sense_acc"] > 0.95 and baseline < 0.7
 # and head, and measure how much weight it puts on its cue, and how often the cue gets its largest
 # weight. A head that ignored the content would give the cue about 1 / length ≈ 0.13.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 model = model.cpu().eval()
 attention = model.attention(val_batch["input_ids"], val_batch["attention_mask"])  # per layer: (N, A, T, T)
 rows = torch.arange(len(val_sentences))

@@ -309,7 +309,7 @@ for kind in ("none", "sinusoidal", "learned"):
         restore_best=False, seed=seed, device=device, desc=f"positions={kind}"), evaluate=accuracy)
 print(", ".join(f"{k}: {h.seconds:.1f} s" for k, h in histories.items()))
 
-# %%
+# %% tags=["nbval-ignore-output"]
 results = {kind: h.evals[-1]["accuracy"] for kind, h in histories.items()}
 print("positions     test accuracy (real vs shuffled, chance = 0.5)")
 for kind, acc in results.items():
@@ -345,7 +345,7 @@ print(f"accuracy at step {histories['none'].evals[1]['step']}: sinusoidal {early
 # A model with learned positions has nothing sensible to say about longer inputs — BERT therefore
 # caps inputs at the 512 positions it was trained on. The sinusoidal encoding has a vector for any p.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 longest = max(len(tokens) for tokens, _ in train)
 table = models["learned"].positions.weight.detach().cpu()
 seed_everything(seed)

@@ -278,7 +278,7 @@ print(f"trained {steps} steps in {history.seconds:.1f} s")
 # **Exact match** counts an output as right only if every token is right, in order, and it stops at the
 # right place. The validation curve (below) rises steeply once the model has found the phrase boundaries.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 test_em = sequence_exact_match(model, test, vocab)
 print("validation exact match by step:", [(e["step"], round(e["exact_match"], 2)) for e in history.evals])
 print(f"held-out test exact match: {test_em:.2f} on {len(test)} pairs")
@@ -329,7 +329,7 @@ for e, out in zip(test[:6], outputs):
 # The library's `greedy_decode` does the same for a whole batch, fills finished rows with `[PAD]`, and
 # never writes more than `max_len` tokens. With `max_len=3` every output is cut after three tokens:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 short = translate(model, [e.source for e in test[:3]], vocab, max_len=3)
 print([" ".join(s) for s in short])
 assert all(len(s) <= 3 for s in short)
@@ -348,7 +348,7 @@ for e, o in wrong[:2]:
 # self-attention (middle) stays on or below the diagonal; the encoder's (left) is spread out: each
 # source word gathers context from several others, which is how it learns where phrases begin.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 example = test[1]
 predicted = translate(model, [example.source], vocab)[0]
 src = torch.tensor([vocab.encode(example.source)], device=dev)

@@ -358,7 +358,7 @@ print(f"pre-trained {steps} steps in {history.seconds:.1f} s (this call: {time.p
 # The `[MASK]` accuracy climbs from the start; NSP leaves the chance line within the first few hundred steps
 # and ends near its ceiling (dotted).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 print("validation by step:", [(e["step"], round(e["nsp_accuracy"], 2), round(e["mask_accuracy"], 2))
                               for e in history.evals])
 fig, ax = plt.subplots(figsize=(6.5, 3), dpi=80)
@@ -393,7 +393,7 @@ fig.tight_layout()
 # which makes it harder, but also sees the other sentence of the pair, which can tell it the topic and
 # the character's name, which makes it easier.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 held_out = list(pretraining_batches(test_corpus, tokenizer, 256, settings.max_length, seed=seed + 2000)())
 with torch.no_grad():
     metrics = pretraining_accuracy(model.to("cpu"), held_out, tokenizer.mask_token_id)
@@ -423,7 +423,7 @@ assert metrics["mask_accuracy"] > baselines["bigram"] > baselines["left_bigram"]
 # **What did it learn?** The toy world knows the exact posterior for any blank, so we can put BERT's top
 # guesses beside it for one held-out sentence:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 sentence = test_corpus.documents[1].sentences[0].tokens
 position = len(sentence) // 2
 text = " ".join(sentence[:position] + ["[MASK]"] + sentence[position + 1:])

@@ -79,7 +79,7 @@ start = time.perf_counter()
 pre, tokenizer, pre_history = pretrained_toy_bert()
 print(f"loaded in {time.perf_counter() - start:.1f} s (pre-training took {pre_history.seconds:.0f} s)")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 encoder = pre.bert.to(dev).eval()
 config = encoder.config
 print(f"encoder: {config.num_hidden_layers} layers x {config.hidden_size}, {config.num_attention_heads} heads, "
@@ -275,7 +275,7 @@ assert tag_accuracy >= 0.95
 from_cls = BertForSequenceClassification.from_encoder(encoder, 2, seed=seed)
 pairs_only, pairs_only_seconds = run("sense pair", from_cls, lr, "sense pairs from [CLS], fine-tuning")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 print(f"same sense or not, from [CLS], pair labels only: held-out accuracy {pairs_only['accuracy']:.3f} (chance 0.5)")
 
 # %% [markdown]
@@ -318,7 +318,7 @@ def sense_then_pairs(bert: BertModel, desc: str) -> tuple[dict[str, float], floa
 results["BERT fine-tuned", "sense pair"], sense_accuracy, seconds["BERT fine-tuned", "sense pair"] = sense_then_pairs(
     encoder, "fine-tuning")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 pair_accuracy = results["BERT fine-tuned", "sense pair"]["accuracy"]
 print(f"sense tagging first: held-out sense accuracy {sense_accuracy:.3f}")
 print(f"then same sense or not, from the two words: held-out accuracy {pair_accuracy:.3f} over {pair_test} pairs "
@@ -364,7 +364,7 @@ sketch = [best_span_sketch(start_logits[b], end_logits[b], in_context[b]) for b 
 assert sketch == library
 print(f"the sketch and best_spans agree on all {len(library)} questions of the first test batch")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 qa = results["BERT fine-tuned", "QA"]
 print(f"QA on {len(data['QA'][1])} held-out questions: exact match {qa['exact_match']:.3f}, F1 {qa['f1']:.3f}")
 print(f"  exact match on answerable questions {qa['exact_match_answerable']:.3f}, "
@@ -420,7 +420,7 @@ for task in data:
     results["BERT features", task], seconds["BERT features", task] = run(
         task, features[task], feature_lr, f"{task}, frozen + mix")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 trainable = {task: (models[task].num_parameters(trainable_only=True), features[task].num_parameters(trainable_only=True))
              for task in data}
 print(f"{'task':>10}{'fine-tuned':>12}{'features':>10}   trainable parameters | score")
@@ -441,7 +441,7 @@ ax.set_title("what each frozen-BERT task reads", fontsize=9)
 ax.legend(fontsize=8)
 fig.tight_layout()
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for task in data:
     print(f"{task:>10}: s = {[round(x, 2) for x in features[task].mix.weights().tolist()]}, "
           f"γ = {features[task].mix.gamma.item():.2f}")
@@ -516,7 +516,7 @@ print(f"biLM from the cache; skip-gram: {len(skipgram)} words x {skipgram.dim}, 
 # L + 1 = 3 for ELMo. One function turns a task's examples into those layers and labels; a scalar mix
 # and a linear classifier are then learned together (`learn_scalar_mix`, notebook 04), full batch.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def static_layers(sentences, positions=None):
     words = [w for s in sentences for w in s] if positions is None else [s[p] for s, p in zip(sentences, positions)]
     return [torch.stack([skipgram[w] if w in skipgram else torch.zeros(skipgram.dim) for w in words])]
@@ -552,7 +552,7 @@ print("ELMo's learned mixes:", {task: [round(s, 2) for s in mixes["ELMo features
 # %% [markdown]
 # The table. Spam, tagging and sense pairs give accuracy; QA gives exact match (F1 in brackets).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 methods = ["static skip-gram", "ELMo features", "BERT fine-tuned", "BERT features", "from scratch"]
 tasks = list(data)
 

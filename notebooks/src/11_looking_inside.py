@@ -167,7 +167,7 @@ fig
 # %%
 show_source(mass_to_keys)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 stats = head_statistics(bert, tokenizer, examples)
 print(f"{stats.num_sentences} sentences; uniform baseline 1/T = {stats.uniform:.3f}\n")
 print(f"{'pattern':16}{'best head':>12}{'mass':>8}{'x uniform':>11}    every head (layer: head 0 … {A - 1})")
@@ -210,7 +210,7 @@ fig
 # Read each panel for its darkest cells: those heads give that pattern much more than the baseline. A pale
 # panel means no head specialises in it. What the figure shows, in numbers (computed, then asserted):
 
-# %%
+# %% tags=["nbval-ignore-output"]
 for name in PATTERNS:
     layer, head, mass, ratio = best[name]
     verdict = "a clear specialist" if ratio >= 2 else "no head clearly specialises"
@@ -230,7 +230,7 @@ assert best["cue"][3] >= 2  # a head that finds the word deciding a sense
 # of it. A head that finds the cue by its position has to look one way, so we split the sentences by the
 # side of the cue and measure again, next to the two position heads:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 side_stats = {side: head_statistics(bert, tokenizer, group) for side, group in sides.items()}
 cue_best = {}
 for side, s in side_stats.items():
@@ -283,7 +283,7 @@ bilm = bilm.to(dev)
 bilm_layers = bilm.config.num_layers
 print(f"biLM from the cache (trained in {bilm_history.seconds:.0f} s)")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def word_layers(occurrences):
     """Both models' vectors of one word's occurrences: {model: L + 1 tensors (N, dim)}."""
     sentences, positions = [e.tokens for e in occurrences], [e.position for e in occurrences]
@@ -317,7 +317,7 @@ for m in layers:
 # One word can be a lucky or an unlucky pick, so we repeat the measure for all ten polysemous words and
 # average the gap (within − across) per layer:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 gaps = {m: torch.zeros(L + 1 if m == "BERT" else bilm_layers + 1) for m in layers}
 for w in world.polysemous:
     group = [e for e in examples if e.word == w]
@@ -353,7 +353,7 @@ fig
 # so a word that stands at different places in its two senses' sentences can differ there already. What
 # the measurements say:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 elmo_best, bert_best = int(gaps["ELMo"].argmax()), int(gaps["BERT"].argmax())
 print(f"ELMo: layer 0 gap {gaps['ELMo'][0]:.3f}; best layer {elmo_best}, gap {gaps['ELMo'][elmo_best]:.3f}")
 print(f"BERT: layer 0 gap {gaps['BERT'][0]:.3f}; best layer {bert_best}, gap {gaps['BERT'][bert_best]:.3f}")
@@ -499,7 +499,7 @@ assert_close(mass_to(attention[-1], [T - 1]), mass_to_keys(attention[None], torc
                                                             torch.ones(1, T, dtype=torch.bool))[0, -1])
 
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 def previous_token_mass(attention: torch.Tensor) -> torch.Tensor:
     return attention.diagonal(offset=-1, dim1=-2, dim2=-1).mean(-1)  # a[h, t, t-1] for t = 1 … T-1
 
@@ -520,7 +520,7 @@ assert abs(uniform_baseline(lengths) - stats.uniform) < 1e-9
 print(f"uniform baseline over the {len(lengths)} sentences: {uniform_baseline(lengths):.3f}")
 
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 def within_across(x: torch.Tensor, senses: list[int]) -> tuple[float, float]:
     x = torch.nn.functional.normalize(x - x.mean(0), dim=-1)
     cos = x @ x.T

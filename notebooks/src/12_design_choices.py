@@ -99,7 +99,7 @@ vocab = toyworld_vocab()
 lstm, lstm_history = pretrained_lstm_lm(LSTMLMSettings(data=lm_data, seed=seed))  # notebook 02's, from the cache
 print(f"GPT trained in {gpt_history.seconds:.0f} s, the LSTM LM in {lstm_history.seconds:.0f} s (both cached)")
 
-# %%
+# %% tags=["nbval-ignore-output"]
 gpt, lstm = gpt.to(dev).eval(), lstm.to(dev).eval()
 ids = torch.tensor([[vocab.bos_id, *vocab.encode(["the", "farmer", "feeds", "the", "cows"])]], device=dev)
 changed = ids.clone()
@@ -119,7 +119,7 @@ print(f"GPT: {gpt.config.num_layers} layers x {gpt.config.hidden_size}, {n_gpt:,
 # counted, exactly as notebook 02 did; the toy world knows the true probability of every sentence, so
 # the best any model can reach is known exactly.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 test = load_lm_corpus(corpus, "test", seed, lm_test_documents)
 bound = world.perplexity_bound(test).perplexity
 lm_table = {"GPT (2 x 64, masked self-attention)": perplexity(gpt, test),
@@ -138,7 +138,7 @@ assert bound <= gpt_ppl <= 1.06 * bound and bound <= lstm_ppl <= 1.1 * bound
 # the next word from softmax(logits / temperature): a low temperature sharpens the distribution towards
 # greedy, 1 samples from the model as trained.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 generator = torch.Generator().manual_seed(seed)
 samples = {"greedy": gpt.sample(1, temperature=0),
            "temperature 0.7": gpt.sample(3, temperature=0.7, generator=generator),
@@ -247,7 +247,7 @@ print(f"{len(probe_train)} training and {len(probe_test)} test tokens "
 # %% [markdown]
 # One probe per feature set, trained on all training tokens, scored on each side apart:
 
-# %%
+# %% tags=["nbval-ignore-output"]
 words_train, words_test = [e.word for e in probe_train], [e.word for e in probe_test]
 side_table = {("per-word majority", cue): majority_accuracy(words_train, y_train,
                                                             [w for w, k in zip(words_test, side[cue]) if k],
@@ -284,7 +284,7 @@ fig.tight_layout()
 # and keeps less of what the current word means (BERT's last layer, trained to rebuild the word
 # itself, keeps more).
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def near_majority(name: str, cue: str) -> bool:
     return abs(side_table[name, cue] - side_table["per-word majority", cue]) <= 0.10
 
@@ -546,7 +546,7 @@ assert min(min(run) for run in spread["BERT (MLM + NSP), 2 x 64"]) >= 0.95  # pr
 # fine-tuning): the language model's perplexity over the exact bound where it has one, the sense probe
 # on frozen features by the side of the cue, and the fine-tuned sense accuracy.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def probe(name: str) -> str:
     return f"{side_table[name, 'left']:.2f} / {side_table[name, 'right']:.2f}"
 
