@@ -41,9 +41,9 @@ class Elmo(nn.Module):
         return self
 
     def forward(self, word_ids: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        mask = word_ids != PAD_ID
         with torch.no_grad():
-            layers = self.bilm.layers(word_ids)
+            layers = self.bilm.layers(word_ids)  # checks word_ids
+        mask = word_ids != PAD_ID
         return [mix(layers, mask) for mix in self.scalar_mixes], mask
 
 
