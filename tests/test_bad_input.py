@@ -901,3 +901,31 @@ def test_pretrained_with_a_folder_that_is_a_file_trains_nothing(tmp_path):
     raises(NotADirectoryError, lambda: pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "models"),
            "models' is a file", "pass a folder")
     assert listing(tmp_path) == ["models"] and (tmp_path / "models").read_text() == "not a folder"  # never trained
+
+
+def test_a_truncated_bptt_step_names_its_targets():  # was "Target 25 is out of bounds."
+    from course_lib.lm import LSTMLM, LSTMLMConfig, tbptt_step
+
+    batch = {"input_ids": torch.tensor([[1, 2]]), "targets": torch.tensor([[1, 25]])}
+    raises(ValueError, lambda: tbptt_step(LSTMLM(LSTMLMConfig.tiny(20)), batch, None), "largest id in targets is 25",
+           "vocabulary size (config.vocab_size) is 20")
+
+
+def test_the_self_attention_tagger_names_its_labels():
+    from course_lib.attention import SelfAttentionTagger
+
+    tagger = SelfAttentionTagger(20, 3)
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), torch.ones(1, 2, dtype=torch.long),
+                                      labels=torch.tensor([[5, 1]])), "largest id in labels is 5", "num_labels is 3",
+           "or -100")
+
+
+def test_elmo_token_tagger_names_a_position_past_the_sentence():
+    from course_lib.elmo import BiLM, BiLMConfig, Elmo, TokenTagger
+
+    torch.manual_seed(0)
+    tagger = TokenTagger(Elmo(BiLM(BiLMConfig.tiny(20))), 3)
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), positions=torch.tensor([4])),
+           "largest id in positions is 4", "sequence length T of input_ids is 2")  # was "index 4 is out of bounds"
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), labels=torch.tensor([1])), "labels has shape (1,)",
+           "the shape of input_ids: (1, 2)")

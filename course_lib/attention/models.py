@@ -122,7 +122,9 @@ class PoolingClassifier(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor, query_ids: Tensor,
                 labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """-> logits (B, num_classes), cross-entropy loss or None."""
-        pooled, _ = self.pool(input_ids, attention_mask, query_ids)
+        pooled, _ = self.pool(input_ids, attention_mask, query_ids)  # checks the ids and the mask
+        if labels is not None and should_check():
+            check_labels(labels, self.classify.out_features, "labels", (len(input_ids),), "num_classes")
         logits = self.classify(torch.cat([pooled, self.embed(query_ids)], dim=-1))  # (B, num_classes)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return logits, loss
@@ -178,7 +180,10 @@ class SelfAttentionTagger(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor,
                 labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """-> logits (B, T, num_labels), cross-entropy over real tokens or None."""
-        x, _ = self.encode(input_ids, attention_mask)
+        x, _ = self.encode(input_ids, attention_mask)  # checks the ids and the mask
+        if labels is not None and should_check():
+            check_labels(labels, self.classify.out_features, "labels", tuple(input_ids.shape), "num_labels",
+                         ignore_index=-100, shape_name="the shape of input_ids")
         logits = self.classify(x)  # (B, T, num_labels)
         loss = None if labels is None else F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
         return logits, loss

@@ -205,5 +205,8 @@ def tbptt_step(model: LSTMLM, batch: dict, state: State | None) -> tuple[torch.T
     """
     if batch.get("reset", False):
         state = None
-    logits, state = model.logits_and_state(batch["input_ids"], state)
+    if should_check():
+        model.check_inputs(batch["input_ids"], batch["targets"])
+    with checked_inputs():
+        logits, state = model.logits_and_state(batch["input_ids"], state)
     return model.loss(logits, batch["targets"]), detach_state(state)
