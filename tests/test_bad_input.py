@@ -929,3 +929,21 @@ def test_elmo_token_tagger_names_a_position_past_the_sentence():
            "largest id in positions is 4", "sequence length T of input_ids is 2")  # was "index 4 is out of bounds"
     raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), labels=torch.tensor([1])), "labels has shape (1,)",
            "the shape of input_ids: (1, 2)")
+
+
+def test_a_cache_entry_holding_another_models_weights_is_retrained_not_loaded(tmp_path):
+    from torch import nn
+
+    from course_lib.core import CacheWarning, pretrained, save_checkpoint
+    from tests.support.cache_child import SlowRecipe, digest
+
+    recipe = SlowRecipe(log=str(tmp_path / "log.txt"), seconds=0.0)
+    model, history = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")
+    [entry] = (tmp_path / "m").glob("slow-*.pt")
+    save_checkpoint(nn.Linear(3, 3), entry, extra={"history": history.to_dict()})  # a whole file, the wrong model
+    with pytest.warns(CacheWarning, match=f"{entry.name} is damaged.*training it again"):
+        again, _ = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")
+    assert digest(again) == digest(model) and len((tmp_path / "log.txt").read_text().splitlines()) == 2
+    assert sorted(p.suffix for p in (tmp_path / "m").iterdir()) == [".lock", ".pt"]  # replaced, nothing half-written
+    loaded, _ = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")  # now a hit
+    assert digest(loaded) == digest(model) and len((tmp_path / "log.txt").read_text().splitlines()) == 2
