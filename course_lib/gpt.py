@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from course_lib.arguments import check_attention_mask, check_labels, check_token_ids, checked_inputs, should_check
 from course_lib.attention import causal_mask, combine_masks
 from course_lib.core import History, TrainConfig, pretrained
 from course_lib.lm import LMDataConfig, LMRecipe, SentenceLM
@@ -117,6 +118,17 @@ class GPT(SentenceLM):
         if isinstance(module, nn.Linear) and module.bias is not None:
             nn.init.zeros_(module.bias)
 
+    def check_inputs(self, input_ids: Tensor, attention_mask: Tensor | None = None,
+                     targets: Tensor | None = None) -> None:
+        """Raise, naming the argument, unless the inputs fit: ids (B, T) in the vocabulary and within the learned
+        positions, a 0/1 mask and targets of their shape. ``forward`` calls it once per call."""
+        c = self.config
+        check_token_ids(input_ids, c.vocab_size, "input_ids", c.max_position_embeddings)
+        check_attention_mask(attention_mask, input_ids)
+        if targets is not None:
+            check_labels(targets, c.vocab_size, "targets", tuple(input_ids.shape),
+                         "the vocabulary size (config.vocab_size)", shape_name="the shape of input_ids")
+
     def position_ids(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> Tensor:
         """(B, T) positions 0, 1, ...; with an attention_mask they count real tokens only (left padding)."""
         B, T = input_ids.shape
@@ -142,13 +154,13 @@ class GPT(SentenceLM):
     def hidden_states(self, input_ids: Tensor, attention_mask: Tensor | None = None,
                       need_weights: bool = False) -> tuple[Tensor, list[Tensor] | None]:
         """input_ids (B, T) -> the top block's output after the final LayerNorm (B, T, H), and the weights."""
+        if should_check():  # once per call: not again in the blocks, nor at each step of ``generate``
+            self.check_inputs(input_ids, attention_mask)
         B, T = input_ids.shape
-        if attention_mask is not None and attention_mask.shape != input_ids.shape:
-            raise ValueError(f"attention_mask {tuple(attention_mask.shape)} must have the shape of input_ids "
-                             f"{tuple(input_ids.shape)}")
         positions = self.position_ids(input_ids, attention_mask)  # (B, T)
         x = self.dropout(self.token_embeddings(input_ids) + self.position_embeddings(positions))  # (B, T, H)
-        return self.blocks(x, self.attention_mask_4d(T, attention_mask, input_ids.device), need_weights)
+        with checked_inputs():  # the blocks need not check again what was checked here
+            return self.blocks(x, self.attention_mask_4d(T, attention_mask, input_ids.device), need_weights)
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         """Mean cross-entropy (nats per predicted token) over the targets that are not padding."""
@@ -156,7 +168,10 @@ class GPT(SentenceLM):
 
     def forward(self, input_ids: Tensor, targets: Tensor | None = None,
                 attention_mask: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        h, _ = self.hidden_states(input_ids, attention_mask)  # (B, T, H)
+        if should_check():
+            self.check_inputs(input_ids, attention_mask, targets)
+        with checked_inputs():
+            h, _ = self.hidden_states(input_ids, attention_mask)  # (B, T, H)
         logits = self.lm_head(h)  # (B, T, V)
         return logits, (None if targets is None else self.loss(logits, targets))
 

@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from course_lib import files
-from course_lib.bert import BertConfig, BertForPreTraining, load_pretrained, save_pretrained
+from course_lib.bert import BertConfig, BertForPreTraining, BertModel, load_pretrained, save_pretrained
 from course_lib.data import download as dl
 from course_lib.data import load_corpus, qa_examples, similarity_set, spam_messages, toyworld_corpus
 from course_lib.elmo import ScalarMix, TaskProbe
@@ -589,3 +589,361 @@ def test_save_png_control_reports_a_folder_path_escaped(tmp_path):
     assert "not saved" in control.status.value and "is a folder" in control.status.value
     assert "<b>" not in control.status.value and "&lt;b&gt;plots.png" in control.status.value
     assert listing(tmp_path) == ["<b>plots.png"] and listing(folder) == []
+
+
+# ============================================================================ models: inputs at the boundary
+
+V, P = 30, 16  # tiny_config's vocabulary and learned positions
+IDS = torch.arange(1, 11).view(2, 5)  # (B, T) = (2, 5)
+
+
+@pytest.fixture(scope="module")
+def bert():
+    torch.manual_seed(0)
+    return BertModel(tiny_config()).eval()
+
+
+def long_ids(*values) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.long)
+
+
+@pytest.mark.parametrize("kwargs, error, needles", [
+    ({"input_ids": IDS[0]}, ValueError, ("input_ids must be (B, T)", "got shape (5,)", "input_ids[None]")),
+    ({"input_ids": IDS[:, :0]}, ValueError, ("input_ids is empty", "(2, 0)")),
+    ({"input_ids": IDS.float()}, TypeError, ("input_ids must hold integer token ids", "torch.float32", ".long()")),
+    ({"input_ids": IDS.tolist()}, TypeError, ("input_ids must be a torch.Tensor", "got list", "torch.tensor(")),
+    ({"input_ids": IDS + 25}, ValueError, ("largest id in input_ids is 35", "vocabulary size (config.vocab_size) is 30",
+                                           "0..29", "own vocabulary or tokenizer")),  # was "index out of range in self"
+    ({"input_ids": IDS - 101}, ValueError, ("input_ids holds the negative id -100", "never an input")),
+    ({"input_ids": torch.ones(1, P + 1, dtype=torch.long)}, ValueError,
+     ("input_ids has 17 tokens per sequence", "only 16 learned positions", "cut the sequences")),
+    ({"attention_mask": torch.ones(1, 5)}, ValueError,  # was broadcast to every row without a word
+     ("attention_mask has shape (1, 5)", "shape of input_ids (2, 5)", "not broadcast")),
+    ({"attention_mask": torch.ones(2, 4)}, ValueError, ("attention_mask has shape (2, 4)", "(2, 5)")),
+    ({"attention_mask": torch.full((2, 5), 0.5)}, ValueError, ("only 0 and 1", "found [0.5]")),
+    ({"attention_mask": torch.tensor([[0.0, -1e4, 0, 0, 0]] * 2)}, ValueError, ("only 0 and 1", "additive mask")),
+    ({"attention_mask": torch.ones(2, 5, dtype=torch.complex64)}, TypeError, ("attention_mask must hold 0 and 1",)),
+    ({"attention_mask": long_ids([1, 1, 0, 0, 0], [0, 0, 0, 0, 0])}, ValueError,
+     ("attention_mask rows [1] have no real token", "drop empty sequences")),
+    ({"token_type_ids": torch.full((2, 5), 2)}, ValueError,
+     ("largest id in token_type_ids is 2", "config.type_vocab_size) is 2", "0..1")),  # was "index out of range"
+    ({"token_type_ids": torch.zeros(2, 4, dtype=torch.long)}, ValueError,
+     ("token_type_ids has shape (2, 4)", "shape of input_ids: (2, 5)")),
+], ids=["1-d", "T=0", "float-ids", "list", "id-too-large", "id-negative", "too-long", "mask-1xT", "mask-length",
+        "mask-half", "mask-additive", "mask-complex", "mask-empty-row", "type-id-2", "type-shape"])
+def test_bert_model_refuses_bad_inputs_by_name(bert, kwargs, error, needles):
+    raises(error, lambda: bert(**({"input_ids": IDS} | kwargs)), *needles)
+
+
+def test_a_mask_of_booleans_or_floats_means_what_a_mask_of_ints_means(bert):
+    mask = long_ids([1, 1, 1, 0, 0], [1, 1, 1, 1, 1])
+    with torch.no_grad():
+        expected = bert(IDS, attention_mask=mask)[0].last_hidden_state
+        for same in (mask.bool(), mask.float()):
+            torch.testing.assert_close(bert(IDS, attention_mask=same)[0].last_hidden_state, expected)
+
+
+def test_a_left_to_right_bert_refuses_left_padding():  # its pooler would have read a padding position
+    model = BertModel(tiny_config(is_decoder=True)).eval()
+    raises(ValueError, lambda: model(IDS, attention_mask=long_ids([0, 0, 1, 1, 1], [1, 1, 1, 1, 1])),
+           "right-padded", "config.is_decoder")
+    model(IDS, attention_mask=long_ids([1, 1, 1, 0, 0], [1, 1, 1, 1, 1]))  # right padding is what it reads
+
+
+@pytest.mark.parametrize("kwargs, needles", [
+    ({"labels": torch.full((2, 5), V)}, ("largest id in labels is 30", "0..29 or -100 (not scored)")),
+    ({"labels": torch.full((2, 5), -1)}, ("labels holds the negative id -1", "or -100")),
+    ({"labels": torch.full((2, 4), -100)}, ("labels has shape (2, 4)", "shape of input_ids")),
+    ({"next_sentence_label": long_ids(0, 2)}, ("largest id in next_sentence_label is 2", "0 = IsNext")),
+    ({"next_sentence_label": long_ids(0, 1, 1)}, ("next_sentence_label has shape (3,)", "(2,)")),
+], ids=["label-V", "label-negative", "label-shape", "nsp-2", "nsp-shape"])
+def test_pretraining_targets_are_checked_by_name(kwargs, needles):
+    model = BertForPreTraining(tiny_config()).eval()
+    raises(ValueError, lambda: model(IDS, **kwargs), *needles)
+    if "labels" in kwargs:  # the fast training step checks the same way
+        from course_lib.bert import masked_lm_loss
+
+        raises(ValueError, lambda: masked_lm_loss(model, {"input_ids": IDS, **kwargs}), *needles)
+
+
+def test_an_mlm_batch_with_nothing_masked_has_loss_zero_not_nan():  # NaN used to enter the history
+    model = BertForPreTraining(tiny_config())
+    _, loss = model(IDS, labels=torch.full_like(IDS, -100))
+    assert loss.item() == 0.0 and not torch.isnan(loss)
+
+
+@pytest.mark.parametrize("head, kwargs, error, needles", [
+    ("sequence", {"labels": long_ids(0, 2)}, ValueError, ("largest id in labels is 2", "num_labels is 2")),
+    ("sequence", {"labels": IDS % 2}, ValueError, ("labels has shape (2, 5)", "one per sequence: (2,)")),
+    ("sequence", {"labels": torch.zeros(2)}, TypeError, ("labels must hold integer class ids", "float32")),
+    ("token", {"labels": torch.zeros(2, 3, dtype=torch.long)}, ValueError, ("labels has shape (2, 3)",
+                                                                            "shape of input_ids: (2, 5)")),
+    ("token", {"labels": torch.full((2, 5), 7)}, ValueError, ("largest id in labels is 7", "or -100")),
+    ("qa", {"start_positions": long_ids(0, 1)}, ValueError, ("both start_positions and end_positions",
+                                                             "silently be None")),
+    ("qa", {"start_positions": long_ids(0, 5), "end_positions": long_ids(0, 5)}, ValueError,
+     ("largest id in start_positions is 5", "sequence length T of input_ids")),
+    ("pair", {"positions_a": long_ids(1, 9), "positions_b": long_ids(2, 3)}, ValueError,
+     ("largest id in positions_a is 9", "sequence length T")),
+], ids=["seq-label-2", "seq-label-shape", "seq-label-float", "token-shape", "token-label-7", "qa-one-position",
+        "qa-position-T", "pair-position-T"])
+def test_task_heads_check_their_targets(head, kwargs, error, needles):
+    from course_lib.bert import (
+        BertForQuestionAnswering,
+        BertForSequenceClassification,
+        BertForTokenClassification,
+        BertForWordPairClassification,
+    )
+
+    cls = {"sequence": BertForSequenceClassification, "token": BertForTokenClassification,
+           "qa": BertForQuestionAnswering, "pair": BertForWordPairClassification}[head]
+    raises(error, lambda: cls(tiny_config()).eval()(IDS, **kwargs), *needles)
+
+
+def test_the_heads_encoder_checks_the_ids():
+    from course_lib.bert import BertForSequenceClassification
+
+    raises(ValueError, lambda: BertForSequenceClassification(tiny_config())(IDS + 25), "largest id in input_ids is 35")
+
+
+# ---------------------------------------------------------------------------- language models and sampling
+
+
+@pytest.fixture(scope="module")
+def lms():
+    from course_lib.gpt import GPT, GPTConfig
+    from course_lib.lm import LSTMLM, LSTMLMConfig
+
+    vocab = Vocab.build([["the", "cow", "eats", "grass"], ["a", "pig", "sleeps"]])
+    torch.manual_seed(0)
+    return {"gpt": GPT(GPTConfig.tiny(vocab_size=len(vocab)), vocab).eval(),
+            "lstm": LSTMLM(LSTMLMConfig.tiny(vocab_size=len(vocab)), vocab).eval()}
+
+
+@pytest.mark.parametrize("kind", ["gpt", "lstm"])
+@pytest.mark.parametrize("call, error, needles", [
+    (lambda m: m(torch.tensor([[2, 99]])), ValueError, ("largest id in input_ids is 99", "vocabulary size")),
+    (lambda m: m(torch.tensor([[2.0, 7.0]])), TypeError, ("input_ids must hold integer token ids",)),
+    (lambda m: m(torch.tensor([2, 7])), ValueError, ("input_ids must be (B, T)", "input_ids[None]")),
+    (lambda m: m(torch.tensor([[2, 7]]), torch.tensor([[7]])), ValueError, ("targets has shape (1, 1)",
+                                                                            "shape of input_ids")),
+    (lambda m: m.sample(2, temperature=-1.0), ValueError, ("temperature must be a finite number >= 0",
+                                                          "likeliest token the rarest")),  # was softmax(-logits)
+    (lambda m: m.sample(2, temperature="hot"), ValueError, ("'greedy'",)),
+    (lambda m: m.sample(2.0), TypeError, ("num_sentences must be an int", "write -p num_sentences 2")),
+    (lambda m: m.sample(2, max_length=0), ValueError, ("max_length must be >= 1",)),
+    (lambda m: m.sample(2, top_k=0), ValueError, ("top_k must be None or an int >= 1",)),
+], ids=["id-too-large", "float-ids", "1-d", "targets-shape", "temperature-negative", "temperature-word",
+        "num-sentences-float", "max-length-0", "top-k-0"])
+def test_language_models_refuse_bad_inputs_by_name(lms, kind, call, error, needles):
+    raises(error, lambda: call(lms[kind]), *needles)
+
+
+@pytest.mark.parametrize("kind", ["gpt", "lstm"])
+def test_temperature_zero_is_greedy_not_a_nan(lms, kind):  # it used to fail in torch with "inf, nan"
+    model = lms[kind]
+    assert model.sample(3, temperature=0, generator=1) == model.sample(3, temperature="greedy", generator=2)
+
+
+def test_gpt_refuses_a_mask_that_would_broadcast(lms):
+    ids = torch.tensor([[2, 7, 8], [2, 9, 3]])
+    raises(ValueError, lambda: lms["gpt"](ids, attention_mask=torch.ones(1, 3)), "attention_mask has shape (1, 3)")
+
+
+def test_generation_checks_the_prompt_once_not_at_every_step(lms, monkeypatch):
+    from course_lib import arguments
+    from course_lib.lm import generate
+
+    calls = []
+    real = arguments._check_range
+    monkeypatch.setattr(arguments, "_check_range", lambda *a, **k: (calls.append(a[1]), real(*a, **k))[1])
+    for model in lms.values():
+        calls.clear()
+        out = generate(model, [2, 7], max_new_tokens=6, temperature=0)
+        assert len(out) == 8 and calls == ["prompt_ids"]  # the model's own check skipped inside the loop
+        calls.clear()
+        model(torch.tensor([[2, 7]]))
+        assert calls == ["input_ids"]  # a direct call still checks
+
+
+def test_a_failed_check_leaves_checking_on():
+    from course_lib.arguments import checked_inputs, should_check
+
+    with pytest.raises(RuntimeError), checked_inputs():
+        assert not should_check()
+        raise RuntimeError("a failure inside a checked block")
+    assert should_check()
+
+
+# ---------------------------------------------------------------------------- ELMo, attention, Transformer
+
+
+def test_bilm_and_elmo_name_word_ids():
+    from course_lib.elmo import BiLM, BiLMConfig, Elmo
+
+    torch.manual_seed(0)
+    bilm = BiLM(BiLMConfig.tiny(20)).eval()
+    raises(ValueError, lambda: bilm(torch.tensor([[5, 20]])), "largest id in word_ids is 20", "is 20 (valid: 0..19)")
+    raises(TypeError, lambda: Elmo(bilm)(torch.tensor([[5.0, 6.0]])), "word_ids must hold integer token ids")
+    raises(ValueError, lambda: bilm.layers(torch.tensor([5, 6])), "word_ids must be (B, T)", "word_ids[None]")
+
+
+@pytest.mark.parametrize("call, error, needles", [
+    (lambda mha, x: mha(x[..., :16], x, x), ValueError, ("query must be (B, T, 32)", "got (2, 5, 16)")),
+    (lambda mha, x: mha(x, x[:1], x[:1]), ValueError, ("key has batch size 1 but the queries have 2",)),
+    (lambda mha, x: mha(x, x, x[:, :4]), ValueError, ("key (2, 5, 32) and value (2, 4, 32)", "the same T_k")),
+    (lambda mha, x: mha(x.long(), x, x), TypeError, ("query must be a floating tensor", "torch.int64",
+                                                     "embedding first")),
+    (lambda mha, x: mha(x, x, x, mask=torch.ones(2, 5)), TypeError, ("a mask must be a boolean tensor",
+                                                                     "padding_mask(attention_mask)")),
+], ids=["query-width", "key-batch", "value-length", "integer-query", "float-mask"])
+def test_multi_head_attention_names_the_argument(call, error, needles):
+    from course_lib.attention import MultiHeadAttention
+
+    raises(error, lambda: call(MultiHeadAttention(32, 4), torch.randn(2, 5, 32)), *needles)
+
+
+@pytest.mark.parametrize("q, k, v, error, needle", [
+    ((2, 5, 8), (2, 5, 4), (2, 5, 8), ValueError, "q and k must have the same width D"),
+    ((2, 5, 8), (2, 6, 8), (2, 5, 8), ValueError, "k and v must have one row per key"),
+    ((2, 5, 8), (3, 5, 8), (3, 5, 8), ValueError, "share their leading (batch, head) dimensions"),
+], ids=["width", "keys", "batch"])
+def test_scaled_dot_product_attention_names_the_mismatch(q, k, v, error, needle):
+    from course_lib.attention import scaled_dot_product_attention
+
+    raises(error, lambda: scaled_dot_product_attention(torch.randn(q), torch.randn(k), torch.randn(v)), needle)
+    raises(TypeError, lambda: scaled_dot_product_attention(torch.ones(q, dtype=torch.long), torch.randn(k),
+                                                           torch.randn(v)), "q must be a floating tensor")
+
+
+def test_transformer_stacks_check_once_and_name_the_argument(monkeypatch):
+    from course_lib.attention import MultiHeadAttention
+    from course_lib.transformer import TransformerDecoder, TransformerEncoder
+
+    encoder, decoder = TransformerEncoder(3, 32, 4, 64).eval(), TransformerDecoder(2, 32, 4, 64).eval()
+    x = torch.randn(2, 5, 32)
+    raises(ValueError, lambda: encoder(x[..., :8]), "x must be (B, T, 32)")
+    raises(ValueError, lambda: decoder(x, x[:1]), "memory has batch size 1 but the queries have 2")
+    raises(ValueError, lambda: encoder(x, torch.ones(3, 1, 1, 5, dtype=torch.bool)), "does not fit attention scores")
+    calls = []
+    real = MultiHeadAttention.check_inputs
+    monkeypatch.setattr(MultiHeadAttention, "check_inputs", lambda *a: (calls.append(1), real(*a))[1])
+    encoder(x)
+    decoder(x, x)
+    assert calls == []  # checked by the stack, not again in each of its layers
+
+
+@pytest.mark.parametrize("kwargs, error, needles", [
+    ({"src_mask": torch.ones(1, 5)}, ValueError, ("src_mask has shape (1, 5)", "shape of src_ids (2, 5)")),
+    ({"tgt_in": torch.ones(3, 4, dtype=torch.long)}, ValueError, ("tgt_in has 3 sequences but src_ids 2",)),
+    ({"tgt_out": torch.full((2, 4), 24)}, ValueError, ("largest id in tgt_out is 24", "vocabulary size")),
+    ({"tgt_out": torch.ones(2, 3, dtype=torch.long)}, ValueError, ("tgt_out has shape (2, 3)", "shape of tgt_in")),
+    ({"src_ids": torch.full((2, 5), 99)}, ValueError, ("largest id in src_ids is 99",)),
+    ({"tgt_in": torch.ones(2, 4)}, TypeError, ("tgt_in must hold integer token ids",)),
+], ids=["src-mask-1xS", "batch-mismatch", "tgt-out-V", "tgt-out-shape", "src-id-99", "tgt-float"])
+def test_seq2seq_checks_every_argument_by_name(kwargs, error, needles):
+    from course_lib.transformer import Seq2SeqTransformer, TransformerConfig
+
+    model = Seq2SeqTransformer(TransformerConfig.tiny()).eval()
+    args = {"src_ids": torch.ones(2, 5, dtype=torch.long), "tgt_in": torch.ones(2, 4, dtype=torch.long)} | kwargs
+    raises(error, lambda: model(**args), *needles)
+    raises(ValueError, lambda: model.greedy_decode(torch.ones(2, 5, dtype=torch.long), max_len=0),
+           "max_len must be >= 1")
+
+
+# ============================================================================ the model cache: settings and arguments
+
+
+@pytest.mark.parametrize("value, needles", [
+    (1.5, ("ToyBertSettings.steps must be an int, got float 1.5",)),
+    ("300", ("ToyBertSettings.steps must be an int, got str", "drop the quotes")),
+    (True, ("ToyBertSettings.steps must be an int, got bool True",)),
+], ids=["float", "string", "bool"])
+def test_recipe_settings_refuse_what_is_not_an_int(value, needles):
+    from course_lib.bert import ToyBertSettings
+
+    raises(TypeError, lambda: ToyBertSettings(steps=value), *needles)
+
+
+def test_a_recipe_holding_the_wrong_config_names_the_field():
+    from course_lib.lm import LSTMLMSettings
+
+    raises(TypeError, lambda: LSTMLMSettings(model=tiny_config()), "LSTMLMSettings.model must be LSTMLMConfig",
+           "got BertConfig")
+
+
+@pytest.mark.parametrize("settings, needles", [
+    (tiny_config(), ("settings must be a Recipe dataclass", "got BertConfig", "GPTSettings(model=config)")),
+    (None, ("settings must be a Recipe dataclass", "got NoneType")),  # was "must be called with a dataclass"
+    ({"steps": 3}, ("got dict",)),
+], ids=["config", "None", "dict"])
+def test_pretrained_given_something_that_is_not_a_recipe(settings, needles, tmp_path):
+    from course_lib.core import pretrained
+
+    raises(TypeError, lambda: pretrained(settings, device="cpu", folder=tmp_path), *needles)
+    assert listing(tmp_path) == []
+
+
+def test_pretrained_given_a_recipe_class_asks_for_an_instance(tmp_path):
+    from course_lib.bert import ToyBertSettings
+    from course_lib.core import pretrained
+
+    raises(TypeError, lambda: pretrained(ToyBertSettings, folder=tmp_path), "got the class ToyBertSettings",
+           "ToyBertSettings()")
+
+
+def test_pretrained_with_a_folder_that_is_a_file_trains_nothing(tmp_path):
+    from course_lib.core import pretrained
+    from tests.support.cache_child import SlowRecipe
+
+    (tmp_path / "models").write_text("not a folder")
+    recipe = SlowRecipe(log=str(tmp_path / "log.txt"), seconds=0.0)
+    raises(NotADirectoryError, lambda: pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "models"),
+           "models' is a file", "pass a folder")
+    assert listing(tmp_path) == ["models"] and (tmp_path / "models").read_text() == "not a folder"  # never trained
+
+
+def test_a_truncated_bptt_step_names_its_targets():  # was "Target 25 is out of bounds."
+    from course_lib.lm import LSTMLM, LSTMLMConfig, tbptt_step
+
+    batch = {"input_ids": torch.tensor([[1, 2]]), "targets": torch.tensor([[1, 25]])}
+    raises(ValueError, lambda: tbptt_step(LSTMLM(LSTMLMConfig.tiny(20)), batch, None), "largest id in targets is 25",
+           "vocabulary size (config.vocab_size) is 20")
+
+
+def test_the_self_attention_tagger_names_its_labels():
+    from course_lib.attention import SelfAttentionTagger
+
+    tagger = SelfAttentionTagger(20, 3)
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), torch.ones(1, 2, dtype=torch.long),
+                                      labels=torch.tensor([[5, 1]])), "largest id in labels is 5", "num_labels is 3",
+           "or -100")
+
+
+def test_elmo_token_tagger_names_a_position_past_the_sentence():
+    from course_lib.elmo import BiLM, BiLMConfig, Elmo, TokenTagger
+
+    torch.manual_seed(0)
+    tagger = TokenTagger(Elmo(BiLM(BiLMConfig.tiny(20))), 3)
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), positions=torch.tensor([4])),
+           "largest id in positions is 4", "sequence length T of input_ids is 2")  # was "index 4 is out of bounds"
+    raises(ValueError, lambda: tagger(torch.tensor([[5, 6]]), labels=torch.tensor([1])), "labels has shape (1,)",
+           "the shape of input_ids: (1, 2)")
+
+
+def test_a_cache_entry_holding_another_models_weights_is_retrained_not_loaded(tmp_path):
+    from torch import nn
+
+    from course_lib.core import CacheWarning, pretrained, save_checkpoint
+    from tests.support.cache_child import SlowRecipe, digest
+
+    recipe = SlowRecipe(log=str(tmp_path / "log.txt"), seconds=0.0)
+    model, history = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")
+    [entry] = (tmp_path / "m").glob("slow-*.pt")
+    save_checkpoint(nn.Linear(3, 3), entry, extra={"history": history.to_dict()})  # a whole file, the wrong model
+    with pytest.warns(CacheWarning, match=f"{entry.name} is damaged.*training it again"):
+        again, _ = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")
+    assert digest(again) == digest(model) and len((tmp_path / "log.txt").read_text().splitlines()) == 2
+    assert sorted(p.suffix for p in (tmp_path / "m").iterdir()) == [".lock", ".pt"]  # replaced, nothing half-written
+    loaded, _ = pretrained(recipe, device="cpu", progress=False, folder=tmp_path / "m")  # now a hit
+    assert digest(loaded) == digest(model) and len((tmp_path / "log.txt").read_text().splitlines()) == 2

@@ -225,7 +225,7 @@ def test_sample_gives_words_and_is_repeatable():
 @pytest.mark.parametrize("kwargs,match", [
     ({"prompt_ids": []}, "empty"),
     ({"prompt_ids": [1] * 17}, "positions"),
-    ({"prompt_ids": [99]}, "prompt ids"),
+    ({"prompt_ids": [99]}, r"largest id in prompt_ids is 99, but the vocabulary size"),
     ({"prompt_ids": [[[1]]]}, "shape"),
     ({"temperature": -0.5}, "temperature"),
     ({"temperature": "hot"}, "temperature"),

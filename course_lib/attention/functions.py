@@ -16,7 +16,8 @@ Note that ``torch.nn.MultiheadAttention`` uses the opposite convention for its b
 
 A query row whose mask allows no key at all has no defined softmax (0 / 0). Instead of
 returning NaN silently, every function here raises a ``ValueError`` that names the first such
-(batch, head, query) position.
+(batch, head, query) position. (Inside a model that has checked its mask once at its boundary, in
+``course_lib.arguments.checked_inputs()``, the layers skip this test: the model's check covers it.)
 
 >>> q = k = v = torch.randn(2, 5, 8)
 >>> out, weights = scaled_dot_product_attention(q, k, v, mask=causal_mask(5))
@@ -32,6 +33,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from course_lib.arguments import should_check
 
 
 def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
@@ -112,12 +115,31 @@ def _prepare_mask(mask: Tensor | None, B: int, A: int, T_q: int, T_k: int) -> Te
     if any(s not in (1, full) for s, full in zip(m.shape, (B, A, T_q, T_k), strict=True)):
         raise ValueError(f"mask of shape {tuple(mask.shape)} does not fit attention scores of shape "
                          f"(B, A, T_q, T_k) = {(B, A, T_q, T_k)}")
+    if not should_check():  # a model checked its mask once, at its boundary; not again in every layer
+        return m
     empty = ~m.any(dim=-1)  # (B|1, A|1, T_q|1): rows that allow no key
     if empty.any():
         b, a, t = empty.nonzero()[0].tolist()
         raise ValueError(f"the mask allows no key for batch {b}, head {a}, query {t} (softmax over nothing "
                          "is undefined): every query needs at least one True (True = may attend)")
     return m
+
+
+def _check_qkv(q: Tensor, k: Tensor, v: Tensor) -> None:
+    """Raise unless q (..., T_q, D), k (..., T_k, D), v (..., T_k, D_v) are floating, 3-D or 4-D, and fit."""
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            kind = x.dtype if isinstance(x, Tensor) else type(x).__name__
+            raise TypeError(f"{name} must be a floating tensor (B, T, D) or (B, A, T, D), got {kind}")
+    shapes = f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+    if q.dim() not in (3, 4) or k.dim() != q.dim() or v.dim() != q.dim():
+        raise ValueError(f"q, k, v must all be (B, T, D) or (B, A, T, D), got {shapes}")
+    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        raise ValueError(f"q, k, v must share their leading (batch, head) dimensions, got {shapes}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same width D (their dot products are the scores), got {shapes}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have one row per key (the same T_k), got {shapes}")
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
@@ -129,9 +151,8 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
     rows sum to 1 and are exactly 0 where the mask is False. ``weights`` are taken before
     dropout (they are the attention distribution); ``dropout_p`` drops weights of the output only.
     """
-    if q.dim() not in (3, 4) or k.dim() != q.dim() or v.dim() != q.dim():
-        raise ValueError(f"q, k, v must all be (B, T, D) or (B, A, T, D), got {tuple(q.shape)}, "
-                         f"{tuple(k.shape)}, {tuple(v.shape)}")
+    if should_check():
+        _check_qkv(q, k, v)
     heads = q.dim() == 4
     if not heads:  # treat (B, T, D) as one head: (B, 1, T, D)
         q, k, v = q[:, None], k[:, None], v[:, None]

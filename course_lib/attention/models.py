@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import check_attention_mask, check_labels, check_token_ids, checked_inputs, should_check
 from course_lib.attention.functions import padding_mask, scaled_dot_product_attention
 from course_lib.attention.multi_head import MultiHeadAttention
 from course_lib.data.corpus import Sentence
@@ -103,6 +104,11 @@ class PoolingClassifier(nn.Module):
 
     def pool(self, input_ids: Tensor, attention_mask: Tensor, query_ids: Tensor) -> tuple[Tensor, Tensor]:
         """The pooled vector (B, dim) and the pooling weights (B, T): rows sum to 1, padding gets 0."""
+        if should_check():
+            V = self.embed.num_embeddings
+            check_token_ids(input_ids, V, "input_ids")
+            check_attention_mask(attention_mask, input_ids)
+            check_labels(query_ids, V, "query_ids", (len(input_ids),), "the vocabulary size")
         x = self.embed(input_ids)  # (B, T, dim)
         values = self.value(x)  # (B, T, dim)
         if self.pooling == "attention":
@@ -116,7 +122,9 @@ class PoolingClassifier(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor, query_ids: Tensor,
                 labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """-> logits (B, num_classes), cross-entropy loss or None."""
-        pooled, _ = self.pool(input_ids, attention_mask, query_ids)
+        pooled, _ = self.pool(input_ids, attention_mask, query_ids)  # checks the ids and the mask
+        if labels is not None and should_check():
+            check_labels(labels, self.classify.out_features, "labels", (len(input_ids),), "num_classes")
         logits = self.classify(torch.cat([pooled, self.embed(query_ids)], dim=-1))  # (B, num_classes)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return logits, loss
@@ -155,20 +163,27 @@ class SelfAttentionTagger(nn.Module):
     def encode(self, input_ids: Tensor, attention_mask: Tensor,
                need_weights: bool = False) -> tuple[Tensor, list[Tensor]]:
         """Hidden states (B, T, H) and, when asked, each layer's weights (B, A, T, T)."""
+        if should_check():  # once here, not in each layer
+            check_token_ids(input_ids, self.embed.num_embeddings, "input_ids")
+            check_attention_mask(attention_mask, input_ids)
         mask = padding_mask(attention_mask)  # (B, 1, 1, T): no query looks at padding
         x = self.embed(input_ids)  # (B, T, H)
         weights = []
-        for layer in self.layers:
-            y, w = layer(x, x, x, mask=mask, need_weights=need_weights)
-            x = x + y  # residual: a token keeps its own identity beside what it gathered
-            if need_weights:
-                weights.append(w)
+        with checked_inputs():
+            for layer in self.layers:
+                y, w = layer(x, x, x, mask=mask, need_weights=need_weights)
+                x = x + y  # residual: a token keeps its own identity beside what it gathered
+                if need_weights:
+                    weights.append(w)
         return x, weights
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor,
                 labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """-> logits (B, T, num_labels), cross-entropy over real tokens or None."""
-        x, _ = self.encode(input_ids, attention_mask)
+        x, _ = self.encode(input_ids, attention_mask)  # checks the ids and the mask
+        if labels is not None and should_check():
+            check_labels(labels, self.classify.out_features, "labels", tuple(input_ids.shape), "num_labels",
+                         ignore_index=-100, shape_name="the shape of input_ids")
         logits = self.classify(x)  # (B, T, num_labels)
         loss = None if labels is None else F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
         return logits, loss

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import check_features, checked_inputs, should_check
 from course_lib.attention.functions import _prepare_mask, scaled_dot_product_attention
 
 
@@ -44,6 +45,8 @@ class MultiHeadAttention(nn.Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
                 need_weights: bool = False) -> tuple[Tensor, Tensor | None]:
         """query (B, T_q, H), key, value (B, T_k, H) -> out (B, T_q, H), weights (B, A, T_q, T_k) or None."""
+        if should_check():  # skipped in the layers of a stack that has checked its input once
+            self.check_inputs(query, key, value)
         B, T_q, C = query.shape
         T_k = key.shape[1]
         A, D = self.num_heads, self.head_dim
@@ -53,11 +56,21 @@ class MultiHeadAttention(nn.Module):
         m = _prepare_mask(mask, B, A, T_q, T_k)
         p = self.dropout if self.training else 0.0
         if need_weights:
-            y, weights = scaled_dot_product_attention(q, k, v, m, dropout_p=p)
+            with checked_inputs():  # q, k, v and the mask fit: checked above
+                y, weights = scaled_dot_product_attention(q, k, v, m, dropout_p=p)
         else:
             y, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=p), None
         y = y.transpose(1, 2).reshape(B, T_q, C)  # (B, T_q, H): heads concatenated
         return self.out(y), weights
+
+    def check_inputs(self, query: Tensor, key: Tensor, value: Tensor) -> None:
+        """Raise, naming the argument, unless query (B, T_q, H), key and value (B, T_k, H) fit (H = d_model)."""
+        B = check_features(query, "query", self.d_model).shape[0]
+        check_features(key, "key", self.d_model, batch=B)
+        check_features(value, "value", self.d_model, batch=B)
+        if key.shape[1] != value.shape[1]:
+            raise ValueError(f"key {tuple(key.shape)} and value {tuple(value.shape)} must have one vector per source "
+                             "position each (the same T_k)")
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, num_heads={self.num_heads}, dropout={self.dropout}"

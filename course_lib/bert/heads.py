@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import check_labels, should_check
 from course_lib.bert.model import BertConfig, BertModel, _init_weights
 from course_lib.elmo import ScalarMix
 
@@ -93,6 +94,11 @@ class _BertWithHead(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(self.classifier_inputs * config.hidden_size, num_labels)
 
+    def _check_labels(self, labels: Tensor | None, shape: tuple[int, ...], ignore_index: int | None = None,
+                      shape_name: str = "one per sequence") -> None:
+        if labels is not None and should_check():
+            check_labels(labels, self.num_labels, "labels", shape, "num_labels", ignore_index, shape_name)
+
     @classmethod
     def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
                      mix_layers: bool = False, classifier_dropout: float | None = None, seed: int | None = 0):
@@ -137,7 +143,8 @@ class BertForSequenceClassification(_BertWithHead):
                 labels: Tensor | None = None, output_attentions: bool = False,
                 **_unused) -> tuple[ClassifierOutput, Tensor | None]:
         """labels (B,) class ids -> (``ClassifierOutput`` with logits (B, num_labels), cross-entropy or None)."""
-        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)  # checks ids and mask
+        self._check_labels(labels, (len(input_ids),))
         logits = self.classifier(self.dropout(out.sentence))
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return ClassifierOutput(logits, out.attentions), loss
@@ -152,13 +159,11 @@ class BertForTokenClassification(_BertWithHead):
                 labels: Tensor | None = None, output_attentions: bool = False,
                 **_unused) -> tuple[ClassifierOutput, Tensor | None]:
         """labels (B, T) with -100 where nothing is scored (special tokens, padding, later word pieces)."""
-        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)  # checks ids and mask
+        self._check_labels(labels, tuple(input_ids.shape), ignore_index=-100, shape_name="the shape of input_ids")
         logits = self.classifier(self.dropout(out.tokens))  # (B, T, num_labels)
         loss = None
         if labels is not None:
-            if labels.shape != input_ids.shape:
-                raise ValueError(f"labels {tuple(labels.shape)} must have the shape of input_ids "
-                                 f"{tuple(input_ids.shape)}")
             loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
         return ClassifierOutput(logits, out.attentions), loss
 
@@ -177,7 +182,12 @@ class BertForWordPairClassification(_BertWithHead):
         """positions_a, positions_b (B,): where the two words stand in ``input_ids`` (``collate_pairs``)."""
         if positions_a is None or positions_b is None:
             raise ValueError("BertForWordPairClassification needs positions_a and positions_b (see collate_pairs)")
-        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)  # checks ids and mask
+        if should_check():
+            B, T = input_ids.shape
+            for name, positions in (("positions_a", positions_a), ("positions_b", positions_b)):
+                check_labels(positions, T, name, (B,), "the sequence length T of input_ids")
+        self._check_labels(labels, (len(input_ids),))
         rows = torch.arange(input_ids.shape[0], device=input_ids.device)
         u, v = out.tokens[rows, positions_a], out.tokens[rows, positions_b]  # (B, H) each
         logits = self.classifier(self.dropout(torch.cat([u, v, (u - v).abs(), u * v], dim=-1)))  # (B, num_labels)
@@ -207,7 +217,14 @@ class BertForQuestionAnswering(_BertWithHead):
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 start_positions: Tensor | None = None, end_positions: Tensor | None = None,
                 output_attentions: bool = False, **_unused) -> tuple[QAOutput, Tensor | None]:
-        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)
+        if (start_positions is None) != (end_positions is None):
+            raise ValueError("give both start_positions and end_positions (B,), or neither: with one of them the "
+                             "loss would silently be None")
+        out = self._encode(input_ids, token_type_ids, attention_mask, output_attentions)  # checks ids and mask
+        if should_check() and start_positions is not None:
+            B, T = input_ids.shape
+            for name, positions in (("start_positions", start_positions), ("end_positions", end_positions)):
+                check_labels(positions, T, name, (B,), "the sequence length T of input_ids (0 = [CLS]: no answer)")
         start, end = self.qa_outputs(out.tokens).unbind(-1)  # (B, T) each
         if attention_mask is not None:  # padding can never be a boundary
             start = start.masked_fill(attention_mask == 0, torch.finfo(start.dtype).min)

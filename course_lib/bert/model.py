@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import check_attention_mask, check_labels, check_token_ids, checked_inputs, should_check
 from course_lib.attention import causal_mask, combine_masks, padding_mask, scaled_dot_product_attention
 from course_lib.transformer import LearnedPositionalEmbedding
 
@@ -272,9 +273,27 @@ class BertModel(nn.Module):
         self.top: nn.Module | None = None
         self.apply(lambda m: _init_weights(m, config.initializer_range))
 
+    def check_inputs(self, input_ids: Tensor, token_type_ids: Tensor | None = None,
+                     attention_mask: Tensor | None = None) -> None:
+        """Raise, naming the argument, unless the inputs fit this model (shape, dtype, ids in range, positions).
+
+        ``forward`` calls it once per call; it reads the ids and the mask once each (``benchmarks/bench_checks.py``).
+        """
+        c = self.config
+        check_token_ids(input_ids, c.vocab_size, "input_ids", c.max_position_embeddings)
+        if token_type_ids is not None:
+            check_labels(token_type_ids, c.type_vocab_size, "token_type_ids", tuple(input_ids.shape),
+                         "the number of segment types (config.type_vocab_size)", shape_name="the shape of input_ids")
+        check_attention_mask(attention_mask, input_ids)
+        if c.is_decoder and attention_mask is not None and bool((attention_mask[:, 1:] > attention_mask[:, :-1]).any()):
+            raise ValueError("attention_mask must be right-padded (1s, then 0s) when config.is_decoder: the pooler "
+                             "reads the last real token at position sum(mask) - 1; put the padding at the end")
+
     def forward(self, input_ids: Tensor, token_type_ids: Tensor | None = None, attention_mask: Tensor | None = None,
                 output_attentions: bool = False, output_hidden_states: bool = False) -> tuple[BertModelOutput, None]:
         """input_ids, token_type_ids, attention_mask (B, T) (mask: 1 = real token) -> (``BertModelOutput``, None)."""
+        if should_check():
+            self.check_inputs(input_ids, token_type_ids, attention_mask)
         B, T = input_ids.shape
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
@@ -285,7 +304,8 @@ class BertModel(nn.Module):
         else:  # no padding, no mask: torch's fused attention then takes its faster unmasked path
             mask = None if attention_mask is None or bool(attention_mask.all()) else padding_mask(attention_mask)
         x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
-        x, weights, states = self.encoder(x, mask, output_attentions, output_hidden_states)
+        with checked_inputs():  # the layers need not check the mask again
+            x, weights, states = self.encoder(x, mask, output_attentions, output_hidden_states)
         if self.top is not None:
             x = self.top(x, torch.ones_like(input_ids) if attention_mask is None else attention_mask)
         if self.config.is_decoder:
@@ -358,7 +378,9 @@ class BertForPreTraining(nn.Module):
 
         The loss is the sum of the MLM and NSP cross-entropies of the targets given (None if none).
         """
-        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
+        out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)  # checks ids and mask
+        if should_check():
+            self.check_targets(input_ids, labels, next_sentence_label)
         mlm = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
         nsp = self.cls.seq_relationship(out.pooler_output)  # (B, 2)
         losses = []
@@ -370,6 +392,18 @@ class BertForPreTraining(nn.Module):
             losses.append(F.cross_entropy(nsp, next_sentence_label))
         loss = sum(losses) if losses else None
         return BertPreTrainingOutput(mlm, nsp, out.last_hidden_state, out.attentions), loss
+
+    def check_targets(self, input_ids: Tensor, labels: Tensor | None = None,
+                      next_sentence_label: Tensor | None = None) -> None:
+        """Raise, naming the argument, unless labels (B, T) hold vocabulary ids or -100 and next_sentence_label
+        (B,) holds 0 or 1. Run after ``self.bert`` has checked ``input_ids``."""
+        if labels is not None:
+            check_labels(labels, self.config.vocab_size, "labels", tuple(input_ids.shape),
+                         "the vocabulary size (config.vocab_size)", ignore_index=-100,
+                         shape_name="the shape of input_ids")
+        if next_sentence_label is not None:
+            check_labels(next_sentence_label, 2, "next_sentence_label", (len(input_ids),),
+                         "the number of NSP classes (0 = IsNext, 1 = NotNext)")
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # counts the tied decoder weight once

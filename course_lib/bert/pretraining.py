@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from course_lib.arguments import should_check
 from course_lib.bert.model import BertForPreTraining, BertModelOutput
 from course_lib.data.tasks import next_sentence_pairs
 from course_lib.text.collate import IGNORE_INDEX, collate_pairs
@@ -113,7 +114,9 @@ def masked_lm_loss(model, batch: dict[str, Tensor]) -> tuple[Tensor, BertModelOu
     gradient of 0, where ``F.cross_entropy`` with every label ignored (and Hugging Face's ``BertForPreTraining``,
     which calls it) returns NaN, which would enter the history and the weights.
     """
-    out, _ = model.bert(batch["input_ids"], batch.get("token_type_ids"), batch.get("attention_mask"))
+    out, _ = model.bert(batch["input_ids"], batch.get("token_type_ids"), batch.get("attention_mask"))  # checks ids
+    if should_check():
+        model.check_targets(batch["input_ids"], batch["labels"])
     selected = batch["labels"] != IGNORE_INDEX  # (B, T)
     mlm = model.cls.predictions(out.last_hidden_state[selected])  # (N, V): N selected positions
     if not bool(selected.any()):
@@ -127,7 +130,9 @@ def pretraining_step(model, batch: dict[str, Tensor], state=None) -> tuple[Tenso
     Equal to ``model(**batch)[1]`` but faster: the (B, T, V) logits of the ~85 % of positions that have no
     label are never computed (``masked_lm_loss``).
     """
-    mlm, out = masked_lm_loss(model, batch)
+    mlm, out = masked_lm_loss(model, batch)  # checks the ids, the mask and the labels
+    if should_check():
+        model.check_targets(batch["input_ids"], next_sentence_label=batch["next_sentence_label"])
     nsp = model.cls.seq_relationship(out.pooler_output)  # (B, 2)
     return mlm + F.cross_entropy(nsp, batch["next_sentence_label"]), state
 

@@ -153,10 +153,20 @@ def _fingerprint_of(module: str) -> str:
     return code_fingerprint(module)  # the package's source does not change while a process runs
 
 
+def _check_recipe(settings: object) -> None:
+    if isinstance(settings, type) and issubclass(settings, Recipe):
+        raise TypeError(f"settings must be a Recipe instance, got the class {settings.__name__}: call it, "
+                        f"{settings.__name__}()")
+    if not dataclasses.is_dataclass(settings) or not isinstance(settings, Recipe):
+        hint = (": a model's config is not a recipe; pass the settings that hold it, e.g. GPTSettings(model=config)"
+                if dataclasses.is_dataclass(settings) else "")
+        raise TypeError(f"settings must be a Recipe dataclass (e.g. ToyBertSettings()), got "
+                        f"{type(settings).__name__}{hint}")
+
+
 def recipe_key(settings: Recipe, device: str | torch.device = "cpu", root: Path | None = None) -> str:
     """The cache key of ``settings`` trained on ``device``: a hash of everything that decides the weights."""
-    if not dataclasses.is_dataclass(settings) or not isinstance(settings, Recipe):
-        raise TypeError(f"settings must be a Recipe dataclass (e.g. ToyBertSettings()), got {type(settings).__name__}")
+    _check_recipe(settings)
     cls = type(settings)
     code = _fingerprint_of(cls.__module__) if root is None else code_fingerprint(cls.__module__, root)
     payload = {
@@ -275,9 +285,13 @@ def pretrained(settings: Recipe, device: str | torch.device = "auto", progress: 
     Returns ``(model in eval mode, History)``. ``device``: where to train ("auto": CUDA when present), part of the
     key; the model is returned on it. ``folder``: the cache folder (default ``cache_dir()/models``).
     """
+    _check_recipe(settings)
     check_fields(settings)
     device = get_device(device)
     key = recipe_key(settings, device)
+    if folder is not None and Path(folder).is_file():  # an argument mistake: refused before any training
+        raise NotADirectoryError(f"folder {str(folder)!r} is a file: pass a folder for the cache entries (or None "
+                                 "for cache_dir()/models)")
     folder = Path(folder) if folder is not None else models_folder()
     if folder is None:
         model, history = _build_and_train(settings, device, progress)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_lib.arguments import check_token_ids
 from course_lib.elmo.char_encoder import CharEncoder, word_characters
 from course_lib.lm import native_lstm
 from course_lib.text import Vocab, pad_batch
@@ -100,12 +101,16 @@ class BiLM(nn.Module):
         return self.embedding(ids)
 
     def wrap(self, word_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """word_ids (B, T) -> ``<bos> w .. <eos>`` ids (B, T + 2) and the lengths n (B,). Empty rows raise."""
+        """word_ids (B, T) -> ``<bos> w .. <eos>`` ids (B, T + 2) and the lengths n (B,). Empty rows raise.
+
+        The boundary of every biLM call (``forward``, ``layers``, ``states``): the ids are checked here, once.
+        """
+        check_token_ids(word_ids, self.config.vocab_size, "word_ids")
         B, T = word_ids.shape
         lengths = (word_ids != PAD_ID).sum(1)  # (B,)
-        if B == 0 or T == 0 or (lengths == 0).any():
-            rows = [] if B == 0 or T == 0 else (lengths == 0).nonzero().flatten().tolist()
-            raise ValueError(f"empty sentence (rows {rows or 'all'}): the biLM needs at least one word per sentence")
+        if (lengths == 0).any():
+            rows = (lengths == 0).nonzero().flatten().tolist()
+            raise ValueError(f"empty sentence (rows {rows}): the biLM needs at least one word per sentence")
         positions = torch.arange(T, device=word_ids.device)
         if ((word_ids == PAD_ID) & (positions < lengths[:, None])).any():
             raise ValueError("[PAD] inside a sentence: pad only at the end of each row")

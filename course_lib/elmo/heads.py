@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_lib.arguments import check_labels, should_check
 from course_lib.elmo.bilm import PAD_ID, BiLM
 from course_lib.elmo.scalar_mix import ScalarMix
 
@@ -41,9 +42,9 @@ class Elmo(nn.Module):
         return self
 
     def forward(self, word_ids: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        mask = word_ids != PAD_ID
         with torch.no_grad():
-            layers = self.bilm.layers(word_ids)
+            layers = self.bilm.layers(word_ids)  # checks word_ids
+        mask = word_ids != PAD_ID
         return [mix(layers, mask) for mix in self.scalar_mixes], mask
 
 
@@ -57,6 +58,10 @@ class _Head(nn.Module):
         self.word_embedding = nn.Embedding(vocab_size, word_embedding_size) if word_embedding_size else None
         self.dropout = nn.Dropout(dropout)
         self.feature_size = elmo.output_size + word_embedding_size
+
+    def _check_labels(self, labels: torch.Tensor | None, B: int) -> None:
+        if labels is not None and should_check():
+            check_labels(labels, self.classifier.out_features, "labels", (B,), "num_labels")
 
     def features(self, word_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         reps, mask = self.elmo(word_ids)
@@ -80,7 +85,15 @@ class TokenTagger(_Head):
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None,
                 positions: torch.Tensor | None = None, **_unused) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h, mask = self.features(input_ids)
+        h, mask = self.features(input_ids)  # checks the ids
+        if should_check():
+            B, T = input_ids.shape
+            if positions is not None:
+                check_labels(positions, T, "positions", (B,), "the sequence length T of input_ids")
+            if labels is not None:
+                check_labels(labels, self.classifier.out_features, "labels", (B,) if positions is not None else (B, T),
+                             "num_labels", ignore_index=-100,
+                             shape_name="one per sequence" if positions is not None else "the shape of input_ids")
         if positions is not None:
             h = h[torch.arange(h.shape[0], device=h.device), positions]  # (B, 2D)
         logits = self.classifier(h)
@@ -105,7 +118,8 @@ class SentenceClassifier(_Head):
         return (h * m).sum(1) / m.sum(1)  # (B, C)
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor | None = None, **_unused):
-        logits = self.classifier(self.pooled(input_ids))
+        logits = self.classifier(self.pooled(input_ids))  # checks the ids
+        self._check_labels(labels, len(input_ids))
         return logits, None if labels is None else F.cross_entropy(logits, labels)
 
 
@@ -119,6 +133,10 @@ class SentencePairClassifier(SentenceClassifier):
 
     def forward(self, input_ids_a: torch.Tensor, input_ids_b: torch.Tensor,
                 labels: torch.Tensor | None = None, **_unused):
-        u, v = self.pooled(input_ids_a), self.pooled(input_ids_b)
+        u, v = self.pooled(input_ids_a), self.pooled(input_ids_b)  # checks the ids
+        if len(input_ids_a) != len(input_ids_b):
+            raise ValueError(f"input_ids_a has {len(input_ids_a)} sentences but input_ids_b {len(input_ids_b)}: "
+                             "one pair per row")
+        self._check_labels(labels, len(input_ids_a))
         logits = self.classifier(torch.cat([u, v, (u - v).abs(), u * v], dim=-1))
         return logits, None if labels is None else F.cross_entropy(logits, labels)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_lib.arguments import check_labels, check_token_ids, checked_inputs, should_check
 from course_lib.lm.sentence_lm import SentenceLM
 
 State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (L, B, H) for a stack, (B, H) for one cell
@@ -154,9 +155,18 @@ class LSTMLM(SentenceLM):
         if config.tie_embeddings:
             self.decoder.weight = self.embedding.weight  # one (V, H) matrix reads words in and scores them out
 
+    def check_inputs(self, input_ids: torch.Tensor, targets: torch.Tensor | None = None) -> None:
+        """Raise, naming the argument, unless input_ids (B, T) are ids of the vocabulary and targets fit them."""
+        check_token_ids(input_ids, self.config.vocab_size, "input_ids")
+        if targets is not None:
+            check_labels(targets, self.config.vocab_size, "targets", tuple(input_ids.shape),
+                         "the vocabulary size (config.vocab_size)", shape_name="the shape of input_ids")
+
     def logits_and_state(self, input_ids: torch.Tensor, state: State | None = None
                          ) -> tuple[torch.Tensor, State]:
         """input_ids (B, T) -> logits (B, T, V) and the final state (h, c), each (L, B, H)."""
+        if should_check():  # once per call: ``generate`` reads one token per step without checking it again
+            self.check_inputs(input_ids)
         B, T = input_ids.shape
         x = self.dropout(self.embedding(input_ids))  # (B, T, E)
         with native_lstm(enabled=not self.config.mkldnn):
@@ -169,7 +179,10 @@ class LSTMLM(SentenceLM):
 
     def forward(self, input_ids: torch.Tensor, targets: torch.Tensor | None = None,
                 state: State | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        logits, _ = self.logits_and_state(input_ids, state)
+        if should_check():
+            self.check_inputs(input_ids, targets)
+        with checked_inputs():
+            logits, _ = self.logits_and_state(input_ids, state)
         return logits, (None if targets is None else self.loss(logits, targets))
 
     def next_token_logits(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
@@ -192,5 +205,8 @@ def tbptt_step(model: LSTMLM, batch: dict, state: State | None) -> tuple[torch.T
     """
     if batch.get("reset", False):
         state = None
-    logits, state = model.logits_and_state(batch["input_ids"], state)
+    if should_check():
+        model.check_inputs(batch["input_ids"], batch["targets"])
+    with checked_inputs():
+        logits, state = model.logits_and_state(batch["input_ids"], state)
     return model.loss(logits, batch["targets"]), detach_state(state)

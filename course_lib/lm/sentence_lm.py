@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from course_lib.arguments import check_int, check_token_ids, checked_inputs
 from course_lib.text import Vocab, pad_batch
 
 
@@ -81,6 +82,8 @@ class SentenceLM(nn.Module):
         draw repeatable; ``temperature`` and ``top_k`` as in ``generate``.
         """
         vocab = self._words()
+        check_int(num_sentences, "num_sentences", minimum=1)
+        check_int(max_length, "max_length", minimum=1)
         prompt = torch.full((num_sentences, 1), vocab.bos_id, dtype=torch.long)
         suppress = sorted(vocab.special_ids - {vocab.eos_id})
         ids = generate(self, prompt, max_length + 1, temperature, top_k, generator, vocab.eos_id, suppress)
@@ -136,21 +139,12 @@ def generate(model: SentenceLM, prompt_ids: Sequence[int] | Tensor, max_new_toke
         raise TypeError(f"generate needs a course_lib language model (LSTMLM, GPT), got {type(model).__name__}")
     _check_sampling(temperature, top_k, max_new_tokens)
     ids = torch.as_tensor(prompt_ids)
-    if ids.numel() and (ids.is_floating_point() or ids.dtype == torch.bool):
-        raise TypeError(f"prompt_ids must be integer token ids, got dtype {ids.dtype}")
-    ids = ids.long()
-    if ids.dim() not in (1, 2):
-        raise ValueError(f"prompt_ids must be (T,) or (B, T), got shape {tuple(ids.shape)}")
+    if ids.numel() == 0:
+        raise ValueError("prompt_ids is empty: give at least one token (e.g. <bos>)")
     one = ids.dim() == 1
-    ids = ids[None] if one else ids  # (B, T)
+    ids = check_token_ids(ids[None] if one else ids, model.vocab_size, "prompt_ids", model.max_positions).long()
     B, T = ids.shape
     P = model.max_positions
-    if T == 0 or B == 0:
-        raise ValueError("the prompt is empty: give at least one token (e.g. <bos>)")
-    if P is not None and T > P:
-        raise ValueError(f"the prompt has {T} tokens but the model has only {P} positions")
-    if ((ids < 0) | (ids >= model.vocab_size)).any():
-        raise ValueError(f"prompt ids must be in [0, {model.vocab_size}) (the model's vocabulary)")
     if isinstance(generator, int):
         generator = torch.Generator().manual_seed(generator)
     was_training = model.training
@@ -161,16 +155,17 @@ def generate(model: SentenceLM, prompt_ids: Sequence[int] | Tensor, max_new_toke
     finished = torch.zeros(B, dtype=torch.bool, device=device)
     steps = max_new_tokens if P is None else min(max_new_tokens, P - T)
     state = None
-    for _ in range(steps):
-        logits, state = model.next_token_logits(ids, state)
-        logits = logits.float()  # (B, V): the prediction of the next position
-        logits[:, suppress] = -math.inf
-        new = _next_token(logits, temperature, top_k, generator)  # (B, 1)
-        new = new.masked_fill(finished[:, None], model.pad_token_id)
-        ids = torch.cat([ids, new], dim=1)  # (B, T + 1)
-        if eos_id is not None:
-            finished |= new[:, 0] == eos_id
-            if finished.all():
-                break
+    with checked_inputs():  # the prompt is checked above and each new id comes from the model: no check per step
+        for _ in range(steps):
+            logits, state = model.next_token_logits(ids, state)
+            logits = logits.float()  # (B, V): the prediction of the next position
+            logits[:, suppress] = -math.inf
+            new = _next_token(logits, temperature, top_k, generator)  # (B, 1)
+            new = new.masked_fill(finished[:, None], model.pad_token_id)
+            ids = torch.cat([ids, new], dim=1)  # (B, T + 1)
+            if eos_id is not None:
+                finished |= new[:, 0] == eos_id
+                if finished.all():
+                    break
     model.train(was_training)
     return ids[0] if one else ids

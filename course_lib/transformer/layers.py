@@ -30,7 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import check_features, checked_inputs, should_check
 from course_lib.attention import MultiHeadAttention, causal_mask, combine_masks
+from course_lib.attention.functions import _prepare_mask
 
 BERT_LAYER_NAMES = {  # Hugging Face BertLayer prefix -> TransformerEncoderLayer prefix
     "attention.self.query": "self_attn.query",
@@ -191,6 +193,7 @@ class _Stack(nn.Module):
     def __init__(self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
                  activation: str = "relu", norm_first: bool = False, layer_norm_eps: float = 1e-5) -> None:
         super().__init__()
+        self.d_model, self.num_heads = d_model, num_heads
         self.layers = nn.ModuleList(
             self.layer_class(d_model, num_heads, d_ff, dropout, activation, norm_first, layer_norm_eps)
             for _ in range(num_layers))
@@ -205,10 +208,14 @@ class TransformerEncoder(_Stack):
     def forward(self, x: Tensor, mask: Tensor | None = None,
                 need_weights: bool = False) -> tuple[Tensor, list[Tensor] | None]:
         """x (B, T, C) -> (B, T, C) and, when asked, one (B, A, T, T) weight tensor per layer."""
+        if should_check():  # once here, not in each layer
+            B, T, _ = check_features(x, "x", self.d_model).shape
+            _prepare_mask(mask, B, self.num_heads, T, T)
         weights = []
-        for layer in self.layers:
-            x, w = layer(x, mask, need_weights)
-            weights.append(w)
+        with checked_inputs():
+            for layer in self.layers:
+                x, w = layer(x, mask, need_weights)
+                weights.append(w)
         return self.norm(x), (weights if need_weights else None)
 
 
@@ -224,10 +231,17 @@ class TransformerDecoder(_Stack):
 
         ``self_mask`` (optional) is combined with the causal mask, e.g. to hide target padding.
         """
+        if should_check():  # once here, not in each layer
+            B, T, _ = check_features(x, "x", self.d_model).shape
+            S = check_features(memory, "memory", self.d_model, batch=B).shape[1]
+            _prepare_mask(memory_mask, B, self.num_heads, T, S)
         B, T, C = x.shape
         mask = combine_masks(causal_mask(T, device=x.device), self_mask)  # (1|B, 1, T, T)
+        if should_check():
+            _prepare_mask(mask, B, self.num_heads, T, T)
         weights = []
-        for layer in self.layers:
-            x, w = layer(x, memory, mask, memory_mask, need_weights)
-            weights.append(w)
+        with checked_inputs():
+            for layer in self.layers:
+                x, w = layer(x, memory, mask, memory_mask, need_weights)
+                weights.append(w)
         return self.norm(x), (weights if need_weights else None)

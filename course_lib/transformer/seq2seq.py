@@ -20,6 +20,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from course_lib.arguments import (
+    check_attention_mask,
+    check_features,
+    check_int,
+    check_labels,
+    check_token_ids,
+    checked_inputs,
+    should_check,
+)
 from course_lib.attention import padding_mask
 from course_lib.text import Vocab, length_buckets, pad_batch
 from course_lib.text.collate import collate_seq2seq
@@ -79,6 +88,28 @@ class Seq2SeqTransformer(nn.Module):
         self.encoder = _stack(TransformerEncoder, c.num_encoder_layers, c)
         self.decoder = _stack(TransformerDecoder, c.num_decoder_layers, c)
 
+    @property
+    def max_positions(self) -> int | None:
+        """The longest sequence the model reads: ``max_len`` with learned positions, else any (None)."""
+        return self.config.max_len if self.config.positions == "learned" else None
+
+    def check_inputs(self, src_ids: Tensor, tgt_in: Tensor | None = None, src_mask: Tensor | None = None,
+                     tgt_out: Tensor | None = None, tgt_mask: Tensor | None = None) -> None:
+        """Raise, naming the argument, unless the inputs fit: ids (B, S) and (B, T) in the vocabulary, masks of
+        their shapes. ``forward`` calls it once; ``encode`` and ``decode`` check what they are given."""
+        V, P = self.config.vocab_size, self.max_positions
+        check_token_ids(src_ids, V, "src_ids", P)
+        check_attention_mask(src_mask, src_ids, "src_mask", "src_ids")
+        if tgt_in is None:
+            return
+        check_token_ids(tgt_in, V, "tgt_in", P)
+        if len(tgt_in) != len(src_ids):
+            raise ValueError(f"tgt_in has {len(tgt_in)} sequences but src_ids {len(src_ids)}: one target per source")
+        if tgt_out is not None:
+            check_labels(tgt_out, V, "tgt_out", tuple(tgt_in.shape), "the vocabulary size (config.vocab_size)",
+                         shape_name="the shape of tgt_in")
+        check_attention_mask(tgt_mask, tgt_in, "tgt_mask", "tgt_in")
+
     def embed(self, ids: Tensor) -> Tensor:
         """ids (B, T) -> (B, T, C): embedding × √d_model (the paper's section 3.4) + positions."""
         return self.dropout(self.positions(self.embedding(ids) * math.sqrt(self.config.d_model)))
@@ -86,12 +117,20 @@ class Seq2SeqTransformer(nn.Module):
     def encode(self, src_ids: Tensor, src_mask: Tensor | None = None,
                need_weights: bool = False) -> tuple[Tensor, list[Tensor] | None]:
         """src_ids (B, S), src_mask (B, S) of 0/1 -> memory (B, S, C), encoder weights per layer."""
-        return self.encoder(self.embed(src_ids), self._keys(src_mask), need_weights)
+        if should_check():
+            self.check_inputs(src_ids, src_mask=src_mask)
+        with checked_inputs():
+            return self.encoder(self.embed(src_ids), self._keys(src_mask), need_weights)
 
     def decode(self, tgt_in: Tensor, memory: Tensor, src_mask: Tensor | None = None,
                need_weights: bool = False) -> tuple[Tensor, list[DecoderWeights] | None]:
         """tgt_in (B, T) starting with <bos>, memory (B, S, C) -> logits (B, T, V), decoder weights."""
-        h, weights = self.decoder(self.embed(tgt_in), memory, self._keys(src_mask), need_weights=need_weights)
+        if should_check():
+            B = len(check_token_ids(tgt_in, self.config.vocab_size, "tgt_in", self.max_positions))
+            check_features(memory, "memory", self.config.d_model, batch=B)
+            check_attention_mask(src_mask, memory[..., 0], "src_mask", "memory's first two dimensions (B, S)")
+        with checked_inputs():
+            h, weights = self.decoder(self.embed(tgt_in), memory, self._keys(src_mask), need_weights=need_weights)
         return h @ self.embedding.weight.T, weights  # (B, T, V): the output layer is the embedding, tied
 
     @staticmethod
@@ -103,8 +142,11 @@ class Seq2SeqTransformer(nn.Module):
         """Teacher forcing: logits (B, T, V) for ``tgt_in`` and, given ``tgt_out``, the mean cross-entropy
         over its real tokens (``[PAD]`` positions, or ``tgt_mask == 0``, are skipped). Takes
         ``collate_seq2seq``'s dict as keyword arguments."""
-        memory, _ = self.encode(src_ids, src_mask)
-        logits, _ = self.decode(tgt_in, memory, src_mask)
+        if should_check():
+            self.check_inputs(src_ids, tgt_in, src_mask, tgt_out, tgt_mask)
+        with checked_inputs():
+            memory, _ = self.encode(src_ids, src_mask)
+            logits, _ = self.decode(tgt_in, memory, src_mask)
         if tgt_out is None:
             return logits, None
         if tgt_mask is not None:
@@ -117,25 +159,29 @@ class Seq2SeqTransformer(nn.Module):
         """Always take the most probable next token: (B, ≤ max_len) ids, each row ending at its <eos>
         (then ``[PAD]``), or cut at ``max_len`` tokens when no <eos> came. Stops when every row is done."""
         c = self.config
-        max_len = c.max_len - 1 if max_len is None else max_len
-        memory, _ = self.encode(src_ids, src_mask)
+        max_len = c.max_len - 1 if max_len is None else check_int(max_len, "max_len", minimum=1)
+        memory, _ = self.encode(src_ids, src_mask)  # checks src_ids and src_mask
         B = src_ids.shape[0]
         ys = torch.full((B, 1), c.bos_id, dtype=torch.long, device=src_ids.device)  # (B, 1): <bos>
         done = torch.zeros(B, dtype=torch.bool, device=src_ids.device)
-        for _ in range(max_len):
-            logits, _ = self.decode(ys, memory, src_mask)
-            nxt = logits[:, -1].argmax(-1).masked_fill(done, c.pad_id)  # (B,)
-            ys = torch.cat([ys, nxt[:, None]], dim=1)  # (B, t + 1)
-            done |= nxt == c.eos_id
-            if done.all():
-                break
+        with checked_inputs():  # no check per step: every new id comes from the model
+            for _ in range(max_len):
+                logits, _ = self.decode(ys, memory, src_mask)
+                nxt = logits[:, -1].argmax(-1).masked_fill(done, c.pad_id)  # (B,)
+                ys = torch.cat([ys, nxt[:, None]], dim=1)  # (B, t + 1)
+                done |= nxt == c.eos_id
+                if done.all():
+                    break
         return ys[:, 1:]
 
     @torch.no_grad()
     def attention(self, src_ids: Tensor, tgt_in: Tensor, src_mask: Tensor | None = None) -> Seq2SeqAttention:
         """Every attention weight of one teacher-forced pass, for the explorer."""
-        memory, enc = self.encode(src_ids, src_mask, need_weights=True)
-        _, dec = self.decode(tgt_in, memory, src_mask, need_weights=True)
+        if should_check():
+            self.check_inputs(src_ids, tgt_in, src_mask)
+        with checked_inputs():
+            memory, enc = self.encode(src_ids, src_mask, need_weights=True)
+            _, dec = self.decode(tgt_in, memory, src_mask, need_weights=True)
         return Seq2SeqAttention(enc, [w.self_attention for w in dec], [w.cross_attention for w in dec])
 
 
@@ -158,10 +204,17 @@ class TransformerClassifier(nn.Module):
     def forward(self, input_ids: Tensor, attention_mask: Tensor | None = None,
                 labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """input_ids, attention_mask (B, T) -> logits (B, num_classes), loss given ``labels`` (B,)."""
+        c = self.config
+        if should_check():
+            check_token_ids(input_ids, c.vocab_size, "input_ids", c.max_len if c.positions == "learned" else None)
+            check_attention_mask(attention_mask, input_ids)
+            if labels is not None:
+                check_labels(labels, self.classifier.out_features, "labels", (len(input_ids),), "num_classes")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         x = self.dropout(self.positions(self.embedding(input_ids)))
-        h, _ = self.encoder(x, padding_mask(attention_mask))  # (B, T, C)
+        with checked_inputs():
+            h, _ = self.encoder(x, padding_mask(attention_mask))  # (B, T, C)
         keep = attention_mask[..., None].to(h.dtype)  # (B, T, 1)
         logits = self.classifier((h * keep).sum(1) / keep.sum(1))  # (B, num_classes)
         return logits, (None if labels is None else F.cross_entropy(logits, labels))
