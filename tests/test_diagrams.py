@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-import itertools
-
 import matplotlib
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
-from matplotlib.text import Text
 
 from course_lib import diagrams
 from course_lib.viz import figure_to_png
+from tests.support.figures import MIN_FONT, assert_readable, drawn_texts
 
 matplotlib.use("Agg")
 
@@ -38,11 +36,10 @@ EXPECTED = {
 
 
 def drawn(fig: Figure):
-    """Draw ``fig`` on an Agg canvas; its renderer and its non-empty, visible texts."""
+    """Draw ``fig``; its renderer and its drawn texts."""
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
-    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
-    return canvas.get_renderer(), texts
+    return canvas.get_renderer(), [t for t, _ in drawn_texts(fig)]
 
 
 def test_every_figure_function_is_tested() -> None:
@@ -64,16 +61,8 @@ def test_draws_a_figure_with_its_labelled_parts(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_text_is_readable_and_no_two_labels_overlap(name: str) -> None:
-    fig = getattr(diagrams, name)()
-    renderer, texts = drawn(fig)
-    small = [(t.get_text(), t.get_fontsize()) for t in texts if t.get_fontsize() < diagrams.MIN_FONT]
-    assert not small, f"text under {diagrams.MIN_FONT} pt: {small}"
-    extents = [(t.get_text(), t.get_window_extent(renderer)) for t in texts]
-    overlapping = [(a, b) for (a, ea), (b, eb) in itertools.combinations(extents, 2) if ea.overlaps(eb)]
-    assert not overlapping, f"overlapping labels: {overlapping}"
-    page = fig.bbox
-    outside = [a for a, e in extents if e.x0 < page.x0 or e.y0 < page.y0 or e.x1 > page.x1 or e.y1 > page.y1]
-    assert not outside, f"labels cut off at the figure's edge: {outside}"
+    assert diagrams.MIN_FONT == MIN_FONT
+    assert_readable(getattr(diagrams, name)())
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
