@@ -62,6 +62,9 @@ ANSWER = "#7a1f1f"  # what a head outputs
 
 def _canvas(width: float, height: float, ax: Axes | None) -> tuple[Figure, Axes]:
     """A figure of ``width`` x ``height`` inches whose data units are inches (or ``ax``, set up the same way)."""
+    if ax is not None and not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}: pass the other settings "
+                        f"by name, e.g. draw_bert_input(tokens=[...])")
     if ax is None:
         fig = new_figure(width, height, dpi=DPI)
         fig.set_layout_engine("none")
@@ -177,8 +180,8 @@ def draw_bilm(ax: Axes | None = None, tokens: Sequence[str] = ("the", "bank", "l
     """ELMo's biLM: one token layer and one softmax shared by a forward and a backward LSTM stack; the
     ``highlight`` token's 2L + 1 vectors (x_k and both directions' h_k,j) listed on the right."""
     n, L = len(tokens), num_layers
-    if not 1 <= n <= 4 or not 1 <= L <= 3 or not 0 <= highlight < n:
-        raise ValueError(f"draw_bilm draws 1-4 tokens and 1-3 layers with highlight < len(tokens), got {n} tokens, "
+    if not 1 <= n <= 4 or not 1 <= L <= 6 or not 0 <= highlight < n:
+        raise ValueError(f"draw_bilm draws 1-4 tokens and 1-6 layers with highlight < len(tokens), got {n} tokens, "
                          f"num_layers={L}, highlight={highlight}")
     panel, rows = 1.0 * n + 0.4, [1.45 + 0.85 * j for j in range(L)]
     soft_y = rows[-1] + 0.9
@@ -234,8 +237,8 @@ def _lstm_stack(ax: Axes, xs: Sequence[float], rows: Sequence[float], forward: b
 
 def draw_scalar_mix(ax: Axes | None = None, num_layers: int = 2) -> Figure:
     """ELMo_k^task = γ Σ_j s_j h_k,j with s = softmax(w): one w_j per layer and one γ per task."""
-    if not 1 <= num_layers <= 4:
-        raise ValueError(f"draw_scalar_mix draws 1-4 LSTM layers, got num_layers={num_layers}")
+    if not 1 <= num_layers <= 6:
+        raise ValueError(f"draw_scalar_mix draws 1-6 LSTM layers, got num_layers={num_layers}")
     gap = 0.72
     height = 0.9 + gap * num_layers + 0.75
     fig, ax = _canvas(7.6, height, ax)

@@ -26,7 +26,7 @@ from IPython.display import display
 from tqdm.notebook import tqdm as notebook_tqdm
 from tqdm.std import tqdm as terminal_tqdm
 
-__all__ = ["NotebookBar", "final_bundle", "in_notebook_kernel", "progress_bar"]
+__all__ = ["NotebookBar", "TerminalBar", "final_bundle", "in_notebook_kernel", "progress_bar"]
 
 
 def in_notebook_kernel() -> bool:
@@ -49,6 +49,22 @@ def final_bundle(line: str) -> dict[str, str]:
             "text/html": f"<pre style='margin:0'>{html.escape(line, quote=False)}</pre>"}
 
 
+def _settle_total(bar: terminal_tqdm) -> None:
+    """A loop that ran past its estimated total ends at 100 %, n/n (skip-gram's steps per epoch vary a little):
+    tqdm would print "1233it" with no total and no percentage."""
+    if bar.total is not None and bar.n > bar.total:
+        bar.total = bar.n
+
+
+class TerminalBar(terminal_tqdm):
+    """tqdm's terminal bar, ending at n/n when the loop ran past its estimated total."""
+
+    def close(self) -> None:
+        if not self.disable:
+            _settle_total(self)
+        super().close()
+
+
 class NotebookBar(notebook_tqdm):
     """tqdm's notebook bar, displayed under a display id that ``close`` updates with the final line."""
 
@@ -62,6 +78,8 @@ class NotebookBar(notebook_tqdm):
     def close(self) -> None:
         if self.disable:  # closed already (tqdm closes again when the bar is garbage-collected)
             return
+        _settle_total(self)
+        self.container.children[1].max = self.total or 1  # the widget's bar, filled to the settled total
         super().close()
         if self._handle is not None:
             self._handle.update(final_bundle(str(self)) if self.leave else {"text/plain": ""}, raw=True)
@@ -76,4 +94,4 @@ def progress_bar(total: int, desc: str = "", *, leave: bool = True, mininterval:
     """
     if in_notebook_kernel():
         return NotebookBar(total=total, desc=desc, leave=leave, mininterval=mininterval, disable=disable)
-    return terminal_tqdm(total=total, desc=desc, leave=leave, mininterval=mininterval, disable=disable)
+    return TerminalBar(total=total, desc=desc, leave=leave, mininterval=mininterval, disable=disable)

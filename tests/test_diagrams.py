@@ -97,6 +97,8 @@ def test_the_sizes_follow_the_arguments() -> None:
     assert heads == ["head 0", "head 1"]
     _, texts = drawn(diagrams.draw_scalar_mix(num_layers=3))
     assert sum(t.get_text().startswith("layer ") for t in texts) == 4
+    for fig in (diagrams.draw_bilm(num_layers=6), diagrams.draw_scalar_mix(num_layers=6)):  # the largest drawn
+        assert_readable(fig)
 
 
 def test_segments_switch_after_the_first_sep_and_tokens_render_literally() -> None:
@@ -107,8 +109,8 @@ def test_segments_switch_after_the_first_sep_and_tokens_render_literally() -> No
 
 
 def test_bad_sizes_are_refused_with_the_argument_named() -> None:
-    with pytest.raises(ValueError, match="num_layers=5"):
-        diagrams.draw_bilm(num_layers=5)
+    with pytest.raises(ValueError, match="num_layers=7"):
+        diagrams.draw_bilm(num_layers=7)
     with pytest.raises(ValueError, match="highlight=3"):
         diagrams.draw_bilm(highlight=3)
     with pytest.raises(ValueError, match="num_heads=9"):
@@ -117,3 +119,5 @@ def test_bad_sizes_are_refused_with_the_argument_named() -> None:
         diagrams.draw_scalar_mix(num_layers=0)
     with pytest.raises(ValueError, match="2-14 tokens"):
         diagrams.draw_bert_input(tokens=["[CLS]"])
+    with pytest.raises(TypeError, match="ax must be a matplotlib Axes or None, got list.*by name"):
+        diagrams.draw_bert_input(["[CLS]", "a", "[SEP]"])

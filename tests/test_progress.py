@@ -31,6 +31,13 @@ def test_outside_a_kernel_it_is_the_terminal_bar_and_ends_at_n_of_total(capsys) 
     assert "demo: 100%" in err and "7/7" in err
 
 
+def test_a_loop_that_runs_past_its_estimate_ends_at_n_of_n(capsys) -> None:
+    bar = progress_bar(10, "estimated", mininterval=0)
+    bar.update(12)
+    bar.close()
+    assert re.search(r"estimated: 100%.* 12/12 ", capsys.readouterr().err)
+
+
 def test_the_trainers_draw_their_bars_through_it(capsys) -> None:
     model = nn.Linear(3, 1)
     batch = [(torch.randn(8, 3), torch.randn(8, 1))]
@@ -71,6 +78,9 @@ with progress_bar(40, "loop") as bar:
 stopped = progress_bar(10, "stopped early")
 stopped.update(3)
 stopped.close()
+over = progress_bar(10, "over")
+over.update(12)
+over.close()
 model = nn.Linear(3, 1)
 step = lambda m, b, s: (nn.functional.mse_loss(m(b[0]), b[1]), s)
 fit(model, [(torch.randn(8, 3), torch.randn(8, 1))], TrainConfig(steps=6, desc="fit"), step=step)
@@ -101,10 +111,11 @@ def test_the_stored_outputs_are_the_final_lines(executed) -> None:
     assert not errors, errors
     bars = [o for o in outputs if o.output_type == "display_data"]
     texts = [o.data["text/plain"] for o in bars]
-    assert len(texts) == 3, texts
-    loop, stopped, trained = texts
+    assert len(texts) == 4, texts
+    loop, stopped, over, trained = texts
     assert re.search(r"^loop: 100%\|█+\| 40/40 \[\d\d:\d\d<00:00, .*loss=0\.025\]$", loop), loop
     assert "3/10" in stopped and "30%" in stopped  # a loop that ended early says where it stopped
+    assert "100%" in over and "12/12" in over  # one that ran past its estimate ends at n/n
     assert re.search(r"^fit: 100%.* 6/6 \[\d\d:\d\d<", trained), trained
     for bar in bars:  # no widget view left: the line needs no JavaScript and no saved widget state
         assert set(bar.data) == {"text/plain", "text/html"}
