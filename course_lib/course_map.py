@@ -44,10 +44,10 @@ _LAYOUT = {
 }
 
 
-def plot_road_map(figsize: tuple[float, float] = (12, 4.6), dpi: int = 80):
+def plot_road_map(figsize: tuple[float, float] = (12, 5.2), dpi: int = 80):
     """The thirteen notebooks as boxes, arrows from each idea to the notebooks that build on it."""
     fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
-    w, h = 1.0, 0.74
+    w, h = 1.12, 0.9
     centre = {n: (c * 1.25, 2.4 - r * 1.2) for n, (c, r) in _LAYOUT.items()}
     fill = {0: "#dbe9f6", 1: "#f6d5e5", 2: "#dcefd9"}
     boxes = {}
@@ -56,9 +56,9 @@ def plot_road_map(figsize: tuple[float, float] = (12, 4.6), dpi: int = 80):
         colour = "#eeeeee" if lesson.number == "00" else fill[_LAYOUT[lesson.number][1]]
         boxes[lesson.number] = ax.add_patch(FancyBboxPatch(
             (x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03", fc=colour, ec="#555555", lw=0.8))
-        title = textwrap.fill(lesson.title, 16)
-        ax.text(x, y + 0.14, f"{lesson.number}\n{title}", ha="center", va="center", fontsize=7.5, weight="bold")
-        ax.text(x, y - 0.25, textwrap.fill(lesson.idea, 24), ha="center", va="center", fontsize=6.3,
+        title = textwrap.fill(lesson.title, 16)  # 8 pt at least, the course's smallest text
+        ax.text(x, y + 0.43, f"{lesson.number}\n{title}", ha="center", va="top", fontsize=8, weight="bold")
+        ax.text(x, y - 0.42, textwrap.fill(lesson.idea, 20), ha="center", va="bottom", fontsize=8,
                 color="#333333")
     for lesson in LESSONS:
         for target in lesson.feeds:
@@ -68,13 +68,13 @@ def plot_road_map(figsize: tuple[float, float] = (12, 4.6), dpi: int = 80):
                         arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8, shrinkA=0, shrinkB=0,
                                         patchA=boxes[lesson.number], patchB=boxes[target],
                                         connectionstyle=f"arc3,rad={bend}"))
-    ax.text(3.1, 2.95, "recurrent track: from one vector per word to contextual vectors from LSTMs",
+    ax.text(3.1, 3.08, "recurrent track: from one vector per word to contextual vectors from LSTMs",
             ha="center", fontsize=8)
-    ax.text(3.1, -0.65, "attention track: from a soft lookup to the Transformer", ha="center", fontsize=8)
-    ax.text(4.9, -1.0, "data for every notebook: the toy world, a generated corpus with gold labels "
+    ax.text(3.1, -0.75, "attention track: from a soft lookup to the Transformer", ha="center", fontsize=8)
+    ax.text(4.9, -1.1, "data for every notebook: the toy world, a generated corpus with gold labels "
             "(or real text, through one parameter)", ha="center", fontsize=8, style="italic")
     ax.set_xlim(-0.6, 9.4)
-    ax.set_ylim(-1.15, 3.1)
+    ax.set_ylim(-1.25, 3.25)
     ax.axis("off")
     fig.tight_layout()
     return fig

@@ -163,10 +163,12 @@ def _matrix(weights: Any, key_tokens: Sequence[str], query_tokens: Sequence[str]
 
 
 TOKEN_CHARS = 14  # longer tokens are cut in figures (the widget's token list shows them whole)
+MIN_FONT = 8  # points: no text of a course figure is smaller
+TOKEN_ROW = 0.13  # inches per token row or column: an 8-pt label fits, so token labels never overlap
 
 
 def _fontsize(n_tokens: int) -> float:
-    return 9 if n_tokens <= 20 else 7 if n_tokens <= 40 else 5
+    return 9 if n_tokens <= 20 else MIN_FONT  # figures grow with the tokens (TOKEN_ROW) instead of the text shrinking
 
 
 def draw_attention_heatmap(ax: Axes, weights: Any, key_tokens: Sequence[str],
@@ -244,22 +246,32 @@ def _target(ax: Axes | None, width: float, height: float) -> tuple[Figure, Axes]
 def plot_attention(weights: Any, tokens: Sequence[str], query_tokens: Sequence[str] | None = None,
                    selected: int | None = None, title: str | None = None, ax: Axes | None = None) -> Figure:
     """Heat map of one head's weights (T_q, T_k), with a colour bar; a static figure for any export."""
-    side = min(2.2 + 0.22 * len(tokens), 7.0)
+    n = max(len(tokens), len(query_tokens or ()))
+    side = max(min(2.2 + 0.22 * n, 7.0), 1.6 + TOKEN_ROW * n)
     fig, ax = _target(ax, side + 0.8, side)
     image = draw_attention_heatmap(ax, weights, tokens, query_tokens, selected)
     ax.set_xlabel("key (attended to)", fontsize=8)
     ax.set_ylabel("query (attending)", fontsize=8)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    _colorbar(fig, image, ax)
     if title:
         ax.set_title(mpl_text(title), fontsize=9)
     return fig
+
+
+def _colorbar(fig: Figure, image: AxesImage, ax: Axes | Sequence[Axes], label: str = "attention weight") -> None:
+    """A labelled colour bar about 0.15 inch wide, however wide the grid of panels it serves."""
+    width = fig.get_figwidth()
+    bar = fig.colorbar(image, ax=ax, shrink=0.8 if fig.get_figheight() < 6 else 0.5, fraction=min(0.15, 0.5 / width),
+                       aspect=20 if fig.get_figheight() < 6 else 40)
+    bar.set_label(label, fontsize=MIN_FONT)
+    bar.ax.tick_params(labelsize=MIN_FONT)
 
 
 def plot_attention_lines(weights: Any, tokens: Sequence[str], query_tokens: Sequence[str] | None = None,
                          selected: int | None = None, title: str | None = None,
                          ax: Axes | None = None) -> Figure:
     """Line view of one head's weights (T_q, T_k); ``selected`` isolates one query token's lines."""
-    fig, ax = _target(ax, 4.0, min(1.0 + 0.25 * len(tokens), 9.0))
+    fig, ax = _target(ax, 4.0, max(min(1.0 + 0.25 * len(tokens), 9.0), 0.6 + TOKEN_ROW * len(tokens)))
     draw_attention_lines(ax, weights, tokens, query_tokens, selected)
     if title:
         ax.set_title(mpl_text(title), fontsize=9)
@@ -268,7 +280,8 @@ def plot_attention_lines(weights: Any, tokens: Sequence[str], query_tokens: Sequ
 
 def plot_attention_heads(weights: Any, tokens: Sequence[str], kind: str = "heatmap",
                          selected: int | None = None, title: str | None = None, cols: int = 4) -> Figure:
-    """All heads of one layer, ``weights`` (A, T, T), as a grid of heat maps or of line views."""
+    """All heads of one layer, ``weights`` (A, T, T), as a grid of heat maps (one colour bar for all) or of
+    line views (opacity = weight). Token labels on the outer panels."""
     w = _as_array(weights)
     if w.ndim != 3:
         raise ValueError(f"expected weights (A, T_q, T_k), got shape {w.shape}")
@@ -276,20 +289,25 @@ def plot_attention_heads(weights: Any, tokens: Sequence[str], kind: str = "heatm
         raise ValueError(f"kind must be 'heatmap' or 'lines', got {kind!r}")
     A, cols = w.shape[0], min(cols, w.shape[0])
     rows = math.ceil(A / cols)
-    panel = 2.6 if kind == "heatmap" else min(0.6 + 0.15 * len(tokens), 4.0)
-    fig = new_figure(2.6 * cols, panel * rows + (0.3 if title else 0))
+    T = len(tokens)
+    panel = max(2.6, 0.6 + TOKEN_ROW * T) if kind == "heatmap" else max(min(0.6 + 0.15 * T, 4.0), 0.3 + TOKEN_ROW * T)
+    fig = new_figure(max(2.6, 0.6 + TOKEN_ROW * T) * cols + (0.8 if kind == "heatmap" else 0),
+                     panel * rows + (0.3 if title else 0))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     vmax = max(float(w.max()), 1e-9)
+    image = None
     for h in range(A):  # token labels on the outer panels only: text layout is what makes grids slow
         first_col, last_row = h % cols == 0, h + cols >= A
         if kind == "heatmap":
-            draw_attention_heatmap(axes[h], w[h], tokens, selected=selected, vmax=vmax,
-                                   xlabels=last_row, ylabels=first_col)
+            image = draw_attention_heatmap(axes[h], w[h], tokens, selected=selected, vmax=vmax,
+                                           xlabels=last_row, ylabels=first_col)
         else:
             draw_attention_lines(axes[h], w[h], tokens, selected=selected, color=f"C{h % 10}", linewidth=1.2)
-        axes[h].set_title(f"head {h}", fontsize=8)
+        axes[h].set_title(f"head {h}", fontsize=MIN_FONT)
     for ax in axes[A:]:
         ax.axis("off")
+    if image is not None:
+        _colorbar(fig, image, axes.tolist())
     if title:
         fig.suptitle(mpl_text(title), fontsize=9)
     return fig
@@ -298,10 +316,11 @@ def plot_attention_heads(weights: Any, tokens: Sequence[str], kind: str = "heatm
 def plot_attention_model_view(attention: Any, tokens: Sequence[str], selected: int | None = None,
                               title: str | None = None, panel: float = 1.1) -> Figure:
     """Every layer and head at once, ``attention`` (L, A, T, T): a grid of small heat maps, layers as
-    rows and heads as columns (bertviz's "model view", drawn with matplotlib).
+    rows and heads as columns (bertviz's "model view", drawn with matplotlib), on one colour scale.
 
-    Panels carry no token labels (they would not fit): the grid is for spotting patterns (a diagonal,
-    a column on [SEP]), then the single-head view reads them. ``selected`` keeps one query row.
+    The tokens label the outer panels (keys under the bottom row, queries left of the first column);
+    panels grow with the number of tokens so that the labels stay >= 8 pt and apart. ``selected``
+    keeps one query row.
     """
     w = _as_array(attention)
     if w.ndim != 4 or w.shape[-1] != w.shape[-2]:
@@ -309,21 +328,24 @@ def plot_attention_model_view(attention: Any, tokens: Sequence[str], selected: i
     L, A, T, _ = w.shape
     if len(tokens) != T:
         raise ValueError(f"attention is over {T} tokens but {len(tokens)} tokens were given")
-    fig = new_figure(0.6 + panel * A, 0.3 + panel * L + (0.3 if title else 0))
+    if selected is not None:
+        w = np.where(np.arange(T)[None, None, :, None] == selected, w, 0.0)
+    panel = max(panel, TOKEN_ROW * T + 0.2)
+    labels = 0.09 * max(len(mpl_text(t, TOKEN_CHARS)) for t in tokens) + 0.3  # room for one column of labels
+    fig = new_figure(labels + panel * A + 0.9, labels + panel * L + (0.3 if title else 0))
     axes = fig.subplots(L, A, squeeze=False)
+    vmax = max(float(w.max()), 1e-9)
+    image = None
     for layer in range(L):
         for head in range(A):
-            ax = axes[layer, head]
-            m = w[layer, head]
-            if selected is not None:
-                m = np.where(np.arange(T)[:, None] == selected, m, 0.0)
-            ax.imshow(m, cmap="Blues", vmin=0.0, vmax=max(float(m.max()), 1e-9), interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            image = draw_attention_heatmap(axes[layer, head], w[layer, head], tokens, selected=selected, vmax=vmax,
+                                           xlabels=layer == L - 1, ylabels=head == 0)
+            axes[layer, head].set_aspect("equal")
             if layer == 0:
-                ax.set_title(f"head {head}", fontsize=7)
+                axes[layer, head].set_title(f"head {head}", fontsize=MIN_FONT)
             if head == 0:
-                ax.set_ylabel(f"layer {layer}", fontsize=7)
+                axes[layer, head].set_ylabel(f"layer {layer}", fontsize=MIN_FONT)
+    _colorbar(fig, image, axes.ravel().tolist())
     fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     if title:
         fig.suptitle(mpl_text(title), fontsize=9)

@@ -27,7 +27,7 @@ from course_lib.core import (
     pretrained,
     recipe_key,
 )
-from course_lib.core.cache import PACKAGE_ROOT
+from course_lib.core.cache import PACKAGE_ROOT, _imported_modules
 from course_lib.lm import LSTMLMSettings
 from tests.support.cache_child import SlowRecipe, digest, tiny_recipes
 
@@ -119,8 +119,13 @@ def test_a_change_to_the_pictures_or_the_checkers_does_not(package_copy) -> None
     before = recipe_key(settings, root=package_copy)
     _edit(package_copy, "course_lib.viz", "DPI = ", "DPI = 1 + ")
     _edit(package_copy, "course_lib.elmo.viz", '"""', '"""Changed. ')
+    _edit(package_copy, "course_lib.diagrams", '"""', '"""Changed. ')
+    _edit(package_copy, "course_lib.progress", "mininterval: float = 0.5", "mininterval: float = 0.1")
     (package_copy / "course_lib" / "checks" / "core.py").write_text("# changed\n")
     assert recipe_key(settings, root=package_copy) == before
+    # the training loop imports the progress bars: left out of the closure, not merely never reached
+    assert "course_lib.progress" in _imported_modules("course_lib.core.train", package_copy / "course_lib" / "core"
+                                                      / "train.py", package_copy)
 
 
 def test_the_closure_follows_imports_and_leaves_out_what_cannot_change_a_weight() -> None:

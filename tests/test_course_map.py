@@ -1,6 +1,7 @@
 import re
 
 from course_lib.course_map import GLOSSARY, LESSONS, Term, glossary_markdown, plot_road_map
+from tests.support.figures import assert_readable
 
 
 def test_lessons_are_numbered_in_order_and_feed_only_later_lessons():
@@ -21,6 +22,7 @@ def test_road_map_draws_every_lesson():
     for lesson in LESSONS:
         assert lesson.number in texts
     assert "toy world" in texts
+    assert_readable(fig)  # >= 8 pt, no two texts overlapping
 
 
 def test_glossary_is_bilingual_and_escaped():

@@ -8,6 +8,7 @@ import torch
 
 from course_lib.elmo import LayerWeightExplorer, TaskProbe, mixed_probe_accuracy, plot_layer_weights
 from course_lib.viz import figure_to_png
+from tests.support.figures import assert_readable
 
 matplotlib.use("Agg")
 
@@ -82,6 +83,7 @@ def test_save_png_writes_a_file_atomically(explorer, tmp_path):
 def test_static_figure_and_bad_input(tasks):
     fig = plot_layer_weights(tasks)
     assert len(fig.axes) == 3 and figure_to_png(fig).startswith(PNG_SIGNATURE)
+    assert_readable(plot_layer_weights({"part of speech": tasks["syntax"], "word sense": tasks["sense"]}))
     with pytest.raises(ValueError):
         plot_layer_weights({})
     with pytest.raises(ValueError, match="same number of layers"):

@@ -27,6 +27,7 @@ from course_lib.viz import (
     save_figure_png,
     stack_attention,
 )
+from tests.support.figures import assert_readable
 
 matplotlib.use("Agg")
 
@@ -102,6 +103,37 @@ def test_heads_grid_has_one_panel_per_head() -> None:
         plot_attention_heads(attention[0][0], tokens)
     with pytest.raises(ValueError):
         plot_attention_heads(attention[0], tokens, kind="pie")
+
+
+def colorbar_labels(fig: Figure) -> list[str]:
+    return [ax.get_ylabel() for ax in fig.axes if ax.get_label() == "<colorbar>"]
+
+
+def test_model_view_labels_the_tokens_on_one_colour_scale() -> None:
+    tokens = ["[CLS]", "hazel", "sees", "the", "bank", "[SEP]"]
+    attention = np.stack(fake_attention(" ".join(tokens))[1])  # (L, A, T, T)
+    fig = plot_attention_model_view(attention, tokens, title="model view")
+    panels = np.array([ax for ax in fig.axes if ax.images]).reshape(L, A)
+    for head in range(A):  # keys under the bottom row
+        assert [t.get_text() for t in panels[-1, head].get_xticklabels()] == [mpl_text(t) for t in tokens]
+    for layer in range(L):  # queries left of the first column
+        assert [t.get_text() for t in panels[layer, 0].get_yticklabels()] == [mpl_text(t) for t in tokens]
+        assert panels[layer, 0].get_ylabel() == f"layer {layer}"
+    assert colorbar_labels(fig) == ["attention weight"]
+    assert {ax.images[0].get_clim() for ax in panels.ravel()} == {(0.0, float(attention.max()))}
+    assert_readable(fig)
+
+
+def test_heat_maps_have_a_colour_bar_and_stay_readable_with_many_tokens() -> None:
+    tokens, attention = fake_attention("one two three four")
+    assert colorbar_labels(plot_attention_heads(attention[0], tokens)) == ["attention weight"]
+    assert colorbar_labels(plot_attention(attention[0][0], tokens)) == ["attention weight"]
+    assert colorbar_labels(plot_attention_heads(attention[0], tokens, kind="lines")) == []  # opacity, no colours
+    many = [f"token{i}" for i in range(45)]
+    w = np.random.default_rng(0).dirichlet(np.ones(45), size=45)
+    for fig in (plot_attention(w, many), plot_attention_heads(np.stack([w, w]), many),
+                plot_attention_lines(w, many), plot_attention_model_view(w[None, None], many)):
+        assert_readable(fig)
 
 
 def test_tokens_with_dollars_and_tags_render_literally() -> None:
@@ -217,7 +249,7 @@ def test_model_view_draws_every_layer_and_head_headless(explorer) -> None:
     assert np.count_nonzero(kept.sum(axis=1)) == 1
     stacked = np.stack([a.numpy() for a in attention])
     fig = plot_attention_model_view(stacked, explorer.tokens, title="$x$ <b>")
-    assert len(fig.axes) == L * A
+    assert len([ax for ax in fig.axes if ax.images]) == L * A
     with pytest.raises(ValueError, match="tokens"):
         plot_attention_model_view(stacked, explorer.tokens[:-1])
     with pytest.raises(ValueError, match=r"\(L, A, T, T\)"):

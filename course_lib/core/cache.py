@@ -14,7 +14,8 @@ stored. A notebook that needs a model trained earlier in the course passes the s
   major.minor version and the device type (CPU and CUDA kernels round differently). The source fingerprint is
   the recipe module's **import closure**, read statically: every course_lib module it imports, directly or not
   (inside functions too), with the packages whose ``__init__`` Python runs on the way, minus the modules that
-  cannot change a weight: pictures (``viz``), the exercise checkers (``checks``) and the course map.
+  cannot change a weight: pictures (``viz``, ``diagrams``), progress bars, the exercise checkers (``checks``)
+  and the course map.
 - **Safe to share.** Two processes that ask for the same missing entry take a file lock: one trains, the other
   waits and then loads. A damaged entry (truncated, not a checkpoint, other keys) is retrained with a warning;
   an entry that cannot be read (permissions, I/O) raises ``CacheError`` naming the file and leaves it alone.
@@ -46,7 +47,10 @@ from course_lib.base import cache_dir, get_device
 from course_lib.core.train import History, load_checkpoint, save_checkpoint
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds course_lib/
-NO_WEIGHTS = ("course_lib.viz", "course_lib.checks", "course_lib.course_map")  # and every `*.viz` module
+# modules that cannot change a trained weight (and every `*.viz` module): pictures, architecture diagrams,
+# progress bars, exercise checkers, the course map
+NO_WEIGHTS = ("course_lib.viz", "course_lib.diagrams", "course_lib.progress", "course_lib.checks",
+              "course_lib.course_map")
 
 
 class CacheError(OSError):

@@ -50,7 +50,7 @@ class TrainConfig:
     checkpoint: str | Path | None = None  # where the best weights are written (atomically)
     device: str | torch.device = "auto"
     seed: int | None = 0  # seeds torch before training starts; None leaves the generators alone
-    progress: bool = True  # a tqdm progress bar
+    progress: bool = True  # a progress bar (course_lib.progress: live in a notebook, stored finished)
     desc: str = "training"
 
     def __post_init__(self) -> None:
@@ -242,9 +242,9 @@ class _BestTracker:
 def _progress(config: TrainConfig):
     if not config.progress:
         return None
-    from tqdm.auto import tqdm
+    from course_lib.progress import progress_bar
 
-    return tqdm(total=config.steps, desc=config.desc, leave=True, mininterval=0.5)
+    return progress_bar(config.steps, config.desc)
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, extra: dict | None = None) -> Path:

@@ -66,8 +66,8 @@ def _draw_weights(ax, learned: Sequence[float], hand: Sequence[float] | None = N
     ax.set_xticks(x, [f"layer {j}" for j in x], fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("s_j", fontsize=8)
-    ax.tick_params(labelsize=7)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.tick_params(labelsize=8)
+    ax.legend(fontsize=8, loc="upper left")
     if title:
         ax.set_title(mpl_text(title), fontsize=9)
 
@@ -83,9 +83,9 @@ def plot_layer_weights(tasks: Mapping[str, TaskProbe | tuple[Sequence[float], fl
         _draw_weights(ax, weights, title=f"{name}: accuracy {acc:.3f}")
     ax = axes[-1]
     ax.bar(range(len(rows)), [g for _, g, _ in rows.values()], color="C2")
-    ax.set_xticks(range(len(rows)), [mpl_text(n, 16) for n in rows], fontsize=7)
+    ax.set_xticks(range(len(rows)), [mpl_text(n, 16) for n in rows], fontsize=8)
     ax.set_title("γ per task", fontsize=9)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=8)
     return fig
 
 
@@ -191,7 +191,7 @@ class LayerWeightExplorer:
         right.set_xticks([0], ["γ"])
         right.set_ylim(0, max(1.0, 1.2 * t.gamma))
         right.set_title("learned γ", fontsize=9)
-        right.tick_params(labelsize=7)
+        right.tick_params(labelsize=8)
         self.pane.draw(fig)
 
     def __repr__(self) -> str:

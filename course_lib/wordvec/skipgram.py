@@ -237,7 +237,7 @@ def train_skipgram(corpus: Corpus | Sentences, config: SkipGramConfig | None = N
     This loop stands outside ``train.fit`` on purpose: the hand-written SGD update of the rows a batch
     uses *is* word2vec's idea. ``fit`` would back-propagate through autograd and run AdamW over both
     whole (V, C) tables at every step, several times slower; the loop below keeps what ``fit`` gives
-    the notebooks (a tqdm bar, the linear decay of ``train.learning_rate``, a ``History`` with the loss
+    the notebooks (a progress bar, the linear decay of ``train.learning_rate``, a ``History`` with the loss
     of every step for ``history.plot()``).
     """
     config = config or SkipGramConfig()
@@ -251,9 +251,9 @@ def train_skipgram(corpus: Corpus | Sentences, config: SkipGramConfig | None = N
     schedule = TrainConfig(steps=config.epochs * data.steps_per_epoch(), lr=config.lr, schedule="linear")
     history, bar = History(), None
     if progress:
-        from tqdm.auto import tqdm
+        from course_lib.progress import progress_bar
 
-        bar = tqdm(total=schedule.steps, desc="skip-gram", leave=True, mininterval=0.5)
+        bar = progress_bar(schedule.steps, "skip-gram")
     # The operations of a step are small (tables of a few MB at most): on a CPU one thread runs them
     # faster than two, whose hand-offs cost more than the work they share, above all on a busy machine.
     threads = torch.get_num_threads()

@@ -23,7 +23,8 @@ def plot_word_map(vectors: WordVectors, words: Sequence[str], labels: Sequence[s
     """Scatter ``words`` on their first two principal components, one colour per label.
 
     ``highlight`` words get a ring and their name; ``query`` is drawn as a star. At most ``annotate``
-    other words are named (the first ones given), so the map stays readable.
+    other words are named (the first ones given), and only where the name overlaps no other name and
+    not the legend (``place_labels``), so the map stays readable.
     """
     points = vectors.project_2d(words).numpy()
     fig = ax.figure if ax is not None else new_figure(6.5, 4.2)
@@ -37,24 +38,61 @@ def plot_word_map(vectors: WordVectors, words: Sequence[str], labels: Sequence[s
         ax.scatter(points[rows, 0], points[rows, 1], s=14, color=colours[c], marker=markers[c], label=mpl_text(c),
                    alpha=0.8)
     index = {w: i for i, w in enumerate(words)}
-    named = set(list(words)[:annotate]) | set(highlight) | ({query} if query else set())
-    for w in named:
-        if w in index:
-            x, y = points[index[w]]
-            ax.annotate(mpl_text(w), (x, y), fontsize=7, xytext=(2, 2), textcoords="offset points")
     for w in highlight:
         if w in index:
             ax.scatter(*points[index[w]], s=80, facecolors="none", edgecolors="black", linewidths=1.2)
     if query in index:
         ax.scatter(*points[index[query]], s=160, marker="*", color="black")
     if len(classes) > 1:
-        ax.legend(fontsize=6, ncol=2 if len(classes) > 8 else 1, loc="best", markerscale=0.8)
-    ax.set_xlabel("PC 1", fontsize=8)
-    ax.set_ylabel("PC 2", fontsize=8)
-    ax.tick_params(labelsize=7)
+        ax.legend(fontsize=FONT, ncol=2 if len(classes) > 8 else 1, loc="best", markerscale=0.8)
+    ax.set_xlabel("PC 1", fontsize=FONT)
+    ax.set_ylabel("PC 2", fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
     if title:
         ax.set_title(mpl_text(title), fontsize=9)
+    must = [w for w in ([query] if query else []) + list(highlight) if w in index]
+    optional = [w for w in list(words)[:annotate] if w in index and w not in must]
+    place_labels(ax, [(w, tuple(points[index[w]])) for w in dict.fromkeys(must + optional)], keep=len(set(must)))
     return fig
+
+
+FONT = 8  # points: the smallest text of the map
+# where a word's name may go, in points from its dot: right-above first, then the other corners and sides
+_OFFSETS = ((3, 3, "left", "bottom"), (-3, 3, "right", "bottom"), (3, -3, "left", "top"),
+            (-3, -3, "right", "top"), (5, 0, "left", "center"), (-5, 0, "right", "center"),
+            (0, 5, "center", "bottom"), (0, -5, "center", "top"))
+
+
+def place_labels(ax: Axes, named: Sequence[tuple[str, tuple[float, float]]], keep: int = 0) -> list[str]:
+    """Name points without two names overlapping: each name tries eight places around its dot, in order,
+    and takes the first that overlaps no placed name, the legend or the edge of the axes; a name with no
+    free place is left out, except the first ``keep`` (the query and the highlighted words), drawn at the
+    first place. Returns the names drawn."""
+    ax.figure.draw_without_rendering()  # the final layout: extents measured now are where names will be drawn
+    frame = ax.get_window_extent()
+    taken = [ax.get_legend().get_window_extent()] if ax.get_legend() is not None else []
+    drawn = []
+    for rank, (word, xy) in enumerate(named):
+        for dx, dy, ha, va in _OFFSETS:
+            text = _name(ax, word, xy, dx, dy, ha, va)
+            box = text.get_window_extent()
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            if inside and not any(box.overlaps(other) for other in taken):
+                taken.append(box)
+                drawn.append(word)
+                break
+            text.remove()
+        else:
+            if rank < keep:
+                taken.append(_name(ax, word, xy, *_OFFSETS[0]).get_window_extent())
+                drawn.append(word)
+    return drawn
+
+
+def _name(ax: Axes, word: str, xy: tuple[float, float], dx: float, dy: float, ha: str, va: str):
+    text = ax.annotate(mpl_text(word), xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=FONT)
+    text.set_in_layout(False)  # names inside the axes never move the layout
+    return text
 
 
 MAX_K = 20  # neighbours the explorer lists at most

@@ -230,6 +230,15 @@ assert baselines["unigram"] > baselines["bigram"] > baselines["trigram"]
 #
 # $$c_t = f_t \odot c_{t-1} + i_t \odot g_t, \qquad h_t = o_t \odot \tanh(c_t).$$
 #
+# In the figure, follow the memory c along the top line, scaled by f and added to by i ⊙ g, and see that
+# all four gates read the same vector $[h_{t-1}, x_t]$ from the bottom line.
+
+# %%
+from course_lib.diagrams import draw_lstm_cell
+
+draw_lstm_cell()
+
+# %% [markdown]
 # The forget gate f decides how much of the memory to keep, the input gate i how much of the
 # candidate g to write, the output gate o how much of the memory to show. Because c is updated by
 # *adding*, gradients can flow back over many steps without vanishing as fast as in a plain RNN.

@@ -148,6 +148,15 @@ show_source(BiLM.states)
 # the same word whichever direction reads it. Sharing them halves the parameters that grow with the
 # vocabulary, and every word's input vector is trained by both directions' gradients. With **tied
 # embeddings** the softmax reuses the token embedding as well (as in notebook 02).
+#
+# In the figure, the token layer (bottom) and the softmax (top) are one box each, used by both stacks,
+# the horizontal arrows show which way each stack reads, and the bold boxes with $x_2$ are the 2L + 1
+# vectors that ELMo keeps for one word (section 7).
+
+# %%
+from course_lib.diagrams import draw_bilm
+
+draw_bilm(num_layers=num_layers)
 
 # %%
 config = BiLMConfig(vocab_size=len(vocab), hidden_size=hidden_size, num_layers=num_layers)
@@ -273,15 +282,17 @@ assert_close(layers[0][..., :D], layers[0][..., D:])
 panels = [("layer 0: x", layers[0][0, :, :D])]
 for j in range(1, len(layers)):
     panels += [(f"layer {j}: forward h", layers[j][0, :, :D]), (f"layer {j}: backward h", layers[j][0, :, D:])]
-fig, axes = plt.subplots(1, len(panels), figsize=(10, 2.8), dpi=80, sharey=True)
+fig, axes = plt.subplots(1, len(panels), figsize=(10, 2.9), dpi=80, sharey=True, layout="constrained")
+scale = max(h.abs().max().item() for _, h in panels)  # one scale for all panels, from the data
 for ax, (title, h) in zip(axes, panels):
-    scale = h.abs().max().item()
-    ax.imshow(h.cpu(), aspect="auto", cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
+    image = ax.imshow(h.cpu(), aspect="auto", cmap="RdBu_r", vmin=-scale, vmax=scale, interpolation="nearest")
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
 axes[0].set_yticks(range(len(example)), example, fontsize=8)
 fig.supxlabel(f"the {D} dimensions of each vector", fontsize=8)
-fig.tight_layout()
+bar = fig.colorbar(image, ax=axes, shrink=0.9, aspect=15)
+bar.set_label("value", fontsize=8)
+bar.ax.tick_params(labelsize=8)
 
 # %% [markdown]
 # Each panel is one kind of vector for the seven words (rows). Layer 0 is a look-up: the same word

@@ -108,6 +108,15 @@ assert_close(scalar_mix_sketch(layers, mix.scalar_parameters, mix.gamma), mix(la
 print("s_j =", [round(x, 3) for x in mix.weights().tolist()], " sum", round(mix.weights().sum().item(), 6))
 
 # %% [markdown]
+# In the figure, each frozen layer of word k is multiplied by its share $s_j$, the products are summed
+# and γ scales the sum: the $w_j$ and γ are all that a task learns here.
+
+# %%
+from course_lib.diagrams import draw_scalar_mix
+
+draw_scalar_mix(num_layers=num_layers)
+
+# %% [markdown]
 # ## 3 · Two tasks from the toy world
 #
 # - **part of speech**: a tag for every word (noun, verb, determiner, ...). In the toy world a word's
@@ -290,7 +299,9 @@ bank_layers, _ = layer_features(bilm, [e.tokens for e in bank], [e.position for 
 bank_labels = [e.label for e in bank]
 cosines = {j: within_across_cosine(h, bank_labels) for j, h in enumerate(bank_layers)}
 centered = {j: within_across_cosine(h, bank_labels, centered=True) for j, h in enumerate(bank_layers) if j > 0}
-fig, axes = plt.subplots(1, num_layers + 1, figsize=(10, 3.2), dpi=80)
+senses = world.polysemous[word].senses
+fig, axes = plt.subplots(1, num_layers + 1, figsize=(10, 3.4), dpi=80, layout="constrained")
+middles = [(bank_labels.count(0) - 1) / 2, (bank_labels.count(0) + len(bank) - 1) / 2]  # of each sense's block
 for j, (ax, h) in enumerate(zip(axes, bank_layers)):
     u = torch.nn.functional.normalize(h - h.mean(0) if j > 0 else h, dim=-1)
     image = ax.imshow(u @ u.T, vmin=-1, vmax=1, cmap="RdBu_r")
@@ -299,10 +310,13 @@ for j, (ax, h) in enumerate(zip(axes, bank_layers)):
     ax.axvline(cut, color="k", lw=1)
     title = f"layer {j}, raw: all 1" if j == 0 else f"layer {j}, centred: {centered[j][0]:.2f} vs {centered[j][1]:.2f}"
     ax.set_title(title, fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-fig.colorbar(image, ax=axes, shrink=0.8)
-senses = world.polysemous[word].senses
+    ax.set_xticks(middles, senses, fontsize=8)
+    ax.set_yticks(middles, senses, fontsize=8, rotation=90, va="center")
+    ax.set_xlabel(f"'{word}' token (column)", fontsize=8)
+axes[0].set_ylabel(f"'{word}' token (row)", fontsize=8)
+bar = fig.colorbar(image, ax=axes, shrink=0.8)
+bar.set_label("cosine of row and column token", fontsize=8)
+bar.ax.tick_params(labelsize=8)
 print(f"{len(bank)} '{word}' tokens: {bank_labels.count(0)} {senses[0]}, {bank_labels.count(1)} {senses[1]}")
 for j, (within, across) in cosines.items():
     line = f"layer {j}: within-sense cosine {within:.3f}, across-sense {across:.3f}"

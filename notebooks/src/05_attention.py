@@ -213,14 +213,15 @@ T = 6
 pad = padding_mask([4], max_length=T)[0, 0].expand(T, T)  # (T, T): the same key columns for every query
 causal = causal_mask(T)
 both = combine_masks(padding_mask([4], max_length=T), causal)[0, 0]
-fig, axes = plt.subplots(1, 3, figsize=(9, 3), dpi=80)
+fig, axes = plt.subplots(1, 3, figsize=(9.6, 3), dpi=80, layout="constrained")
 tokens6 = ["the", "bank", "near", "river", "[PAD]", "[PAD]"]
 for ax, m, title in zip(axes, (pad, causal, both), ("padding mask", "causal mask", "both (AND)")):
-    ax.imshow(m.float(), cmap="Blues", vmin=0, vmax=1.3)
+    image = ax.imshow(m.float(), cmap="Blues", vmin=0, vmax=1.3)
     ax.set_xticks(range(T), tokens6, rotation=90, fontsize=8)
     ax.set_yticks(range(T), tokens6, fontsize=8)
     ax.set_title(title, fontsize=9)
-fig.tight_layout()
+bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.7)
+bar.ax.set_yticklabels(["blocked (False)", "may attend (True)"], fontsize=8)
 
 # %% [markdown]
 # Masked scores are set to −∞ before the softmax, so their weights are exactly 0 (not small: 0),
@@ -329,12 +330,12 @@ with torch.no_grad():
 pool_weights = pool_weights.cpu()
 lengths = val_batch["attention_mask"].sum(1)
 
-fig, axes = plt.subplots(4, 1, figsize=(9, 5.6), dpi=80)
+fig, axes = plt.subplots(4, 1, figsize=(9.6, 5.6), dpi=80, layout="constrained")
 for ax, i in zip(axes, range(4)):
     e, n = val_texts[i], int(lengths[i])
-    draw_attention_heatmap(ax, pool_weights[i, :n][None], e.tokens, [f"{e.query}?"], vmax=1.0)
+    image = draw_attention_heatmap(ax, pool_weights[i, :n][None], e.tokens, [f"{e.query}?"], vmax=1.0)
     ax.add_patch(plt.Rectangle((e.cue_position - 0.5, -0.5), 1, 1, fill=False, edgecolor="C3", lw=2))
-fig.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.6).set_label("attention weight", fontsize=8)
 
 # %% [markdown]
 # Now the measurement over all 2,000 validation texts: how often does the largest weight fall on the
@@ -423,11 +424,11 @@ assert starved.float().mean() > 0.1
 # %% tags=["nbval-ignore-output"]
 j = int(torch.nonzero(starved)[0, 0])
 e, n = val_texts[int(found[j])], int(subset["attention_mask"][j].sum())
-fig, ax = plt.subplots(figsize=(9, 2.1), dpi=80)
-draw_attention_heatmap(ax, torch.stack([pool_weights[found[j], :n], alt_weights[j, :n]]), e.tokens,
-                       ["learned", "same output"], vmax=1.0)
+fig, ax = plt.subplots(figsize=(9.6, 2.1), dpi=80, layout="constrained")
+image = draw_attention_heatmap(ax, torch.stack([pool_weights[found[j], :n], alt_weights[j, :n]]), e.tokens,
+                               ["learned", "same output"], vmax=1.0)
 ax.add_patch(plt.Rectangle((e.cue_position - 0.5, -0.5), 1, 2, fill=False, edgecolor="C3", lw=2))
-fig.tight_layout()
+fig.colorbar(image, ax=ax).set_label("attention weight", fontsize=8)
 print(f"'{e.query}': cue '{e.tokens[e.cue_position]}' {before[j]:.3f} -> {after[j]:.3f}; largest weight now on "
       f"'{e.tokens[int(alt_weights[j].argmax())]}'; probabilities differ by {change[j]:.4f}")
 

@@ -71,6 +71,15 @@ print("x", tuple(x.shape), "-> Q", tuple(Q.shape), "K", tuple(K.shape), "V", tup
 # With A heads, each head gets its own D = H / A features of every query, key and value. No new
 # parameters are needed: we *reshape* (B, T, H) into (B, T, A, D), then swap T and A so that each
 # head is a separate batch of (T, D) matrices. Head a holds features a·D … (a+1)·D − 1.
+#
+# In the figure (drawn for the A above), each of Q, K and V is cut into A colour blocks of D features:
+# head a takes the blocks of its colour, attends with them on its own, and the A outputs are put side
+# by side again and mixed by $W_O$ (section 3).
+
+# %%
+from course_lib.diagrams import draw_multi_head
+
+draw_multi_head(num_heads=A)
 
 # %%
 D = H // A

@@ -194,6 +194,16 @@ assert count == formula
 #    output, the *memory*: this is where the decoder reads the source sentence;
 # 3. the FFN.
 #
+# In the figure, the encoder layer of section 3 (left) beside the decoder layer (right): follow each
+# residual arrow around its sub-layer into an Add & Norm, and the encoder's output entering every
+# decoder layer's cross-attention as its keys and values.
+
+# %%
+from course_lib.diagrams import draw_transformer_blocks
+
+draw_transformer_blocks()
+
+# %% [markdown]
 # **Causality, measured by perturbation.** Change the decoder inputs after step t: the outputs up to t
 # must not move, those after t must.
 
@@ -221,15 +231,15 @@ print("self-attention weights:", tuple(weights[0].self_attention.shape),
 # position may read every source token.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(10, 3), dpi=80)
+fig, axes = plt.subplots(1, 3, figsize=(10.5, 3), dpi=80, layout="constrained")
 panels = [(causal_mask(8).float(), "causal mask"), (weights[0].self_attention[0, 0], "masked self-attention"),
           (weights[0].cross_attention[0, 0], "cross-attention")]
 for ax, (w, title) in zip(axes, panels):
-    ax.imshow(w, cmap="Blues", vmin=0)
+    image = ax.imshow(w, cmap="Blues", vmin=0, vmax=1)  # one scale: mask True = 1, weights in [0, 1]
     ax.set_title(title, fontsize=10)
     ax.set_ylabel("target position")
     ax.set_xlabel("source position" if "cross" in title else "target position")
-fig.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.8).set_label("attention weight (mask: 1 = may attend)", fontsize=8)
 
 # %% [markdown]
 # ## 5 · A sequence-to-sequence task: reversing phrase order

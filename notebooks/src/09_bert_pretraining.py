@@ -82,15 +82,16 @@ T = 6
 causal = torch.tril(torch.ones(T, T))
 panels = [("GPT: left-to-right", causal), ("ELMo forward LSTM", causal), ("ELMo backward LSTM", causal.T),
           ("BERT: every layer, both sides", torch.ones(T, T))]
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.8), dpi=80)
+fig, axes = plt.subplots(1, 4, figsize=(10.5, 2.8), dpi=80, layout="constrained")
 for ax, (title, allowed) in zip(axes, panels, strict=True):
-    ax.imshow(allowed, cmap="gray", vmin=0, vmax=1)
+    image = ax.imshow(allowed, cmap="gray", vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("attends to position", fontsize=8)
     ax.set_xticks(range(T))
     ax.set_yticks(range(T))
 axes[0].set_ylabel("position", fontsize=8)
-fig.tight_layout()
+bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.7)
+bar.ax.set_yticklabels(["blocked", "allowed"], fontsize=8)
 
 # %% [markdown]
 # In the first three panels each row is a triangle: one side only. ELMo has two triangles, but in two
@@ -149,7 +150,18 @@ print("segment:", pair.token_type_ids)
 # A Transformer is blind to order and to which sentence a token came from, so BERT adds three learned
 # vectors for each position: the **token** embedding (which WordPiece), the **segment embedding** (片段嵌入)
 # (0 for `[CLS]` sentence A `[SEP]`, 1 for sentence B `[SEP]`) and a learned **position** embedding
-# (notebook 07). The sum goes through LayerNorm and dropout. The figure draws the three, and their sum, for
+# (notebook 07). The sum goes through LayerNorm and dropout.
+#
+# In the diagram, read each column down: every position adds its token's row, its segment's row (A up to
+# the first `[SEP]`, B after it) and its position's row; the heat map after it shows those rows' values.
+
+# %%
+from course_lib.diagrams import draw_bert_input
+
+draw_bert_input(tokens=pair.tokens)
+
+# %% [markdown]
+# The figure draws the three, and their sum, for
 # the pair above in an untrained toy BERT (the first 16 of 64 dimensions).
 
 # %%
@@ -161,13 +173,14 @@ emb = demo.embeddings
 parts = {"token": emb.word_embeddings(ids)[0], "segment": emb.token_type_embeddings(types)[0],
          "position": emb.position_embeddings.weight[: ids.shape[1]]}
 parts["sum"] = parts["token"] + parts["segment"] + parts["position"]
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.6), dpi=80, sharey=True)
+fig, axes = plt.subplots(1, 4, figsize=(10.5, 2.8), dpi=80, sharey=True, layout="constrained")
+scale = max(x[:, :16].abs().max().item() for x in parts.values())  # from the data: no panel saturates
 for ax, (name, x) in zip(axes, parts.items(), strict=True):
-    ax.imshow(x[:, :16].detach(), cmap="RdBu", vmin=-0.06, vmax=0.06)
+    image = ax.imshow(x[:, :16].detach(), cmap="RdBu", vmin=-scale, vmax=scale)
     ax.set_title(name if name == "sum" else f"{name} embedding", fontsize=9)
     ax.set_xlabel("dimension", fontsize=8)
 axes[0].set_yticks(range(len(pair.tokens)), pair.tokens, fontsize=8)
-fig.tight_layout()
+fig.colorbar(image, ax=axes, shrink=0.9).set_label("value", fontsize=8)
 
 # %% [markdown]
 # The segment panel has two blocks of identical rows (A, then B); the position panel differs on every row;

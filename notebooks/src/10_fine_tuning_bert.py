@@ -99,6 +99,15 @@ print(f"held-out [MASK] accuracy after pre-training: {pre_history.evals[-1]['mas
 # - an answer span: two vectors S and E, each dotted with every token's hidden state: softmax over the
 #   positions gives where the answer starts and where it ends.
 #
+# In the figure, the encoder is the same box in all four cases: only the layer on top, and which of its
+# output vectors that layer reads (C alone, every $T_i$, or every $T_i$ against S and E), changes.
+
+# %%
+from course_lib.diagrams import draw_fine_tuning_heads
+
+draw_fine_tuning_heads()
+
+# %% [markdown]
 # The heads carry Hugging Face's names (`bert`, `dropout`, `classifier`, `qa_outputs`), so a real
 # fine-tuned checkpoint loads into them unchanged. The sentence head:
 
@@ -390,7 +399,7 @@ fig, ax = plt.subplots(figsize=(10, 3), dpi=80)
 ax.bar(torch.arange(T) - 0.2, start_logits[b, :T].softmax(-1), width=0.4, label="start")
 ax.bar(torch.arange(T) + 0.2, end_logits[b, :T].softmax(-1), width=0.4, label="end")
 ax.set_xticks(range(T))
-ax.set_xticklabels(pieces, rotation=90, fontsize=7)
+ax.set_xticklabels(pieces, rotation=90, fontsize=8)
 ax.set_ylabel("probability")
 ax.legend(fontsize=8)
 fig.tight_layout()

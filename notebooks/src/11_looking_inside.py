@@ -192,12 +192,12 @@ def draw_head_maps(panels: dict[str, torch.Tensor], uniform: dict[str, float], t
         for layer in range(L):
             for h in range(A):
                 ratio = float(mass[layer, h]) / uniform[name]
-                ax.text(h, layer, f"{float(mass[layer, h]):.2f}", ha="center", va="center", fontsize=7,
+                ax.text(h, layer, f"{float(mass[layer, h]):.2f}", ha="center", va="center", fontsize=8,
                         color="white" if ratio > 0.6 * vmax else "black")
         ax.set_title(name, fontsize=8)
-        ax.set_xticks(range(A), [f"H{h}" for h in range(A)], fontsize=7)
-        ax.set_yticks(range(L), [f"L{layer}" for layer in range(L)], fontsize=7)
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8).set_label("x uniform", fontsize=7)
+        ax.set_xticks(range(A), [f"H{h}" for h in range(A)], fontsize=8)
+        ax.set_yticks(range(L), [f"L{layer}" for layer in range(L)], fontsize=8)
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8).set_label("x uniform", fontsize=8)
     fig.suptitle(title, fontsize=9)
     return fig
 
@@ -342,7 +342,7 @@ right.set(title=f"within − across, mean over {len(world.polysemous)} words", x
           ylabel="gap")
 for ax in (left, right):
     ax.set_xticks(range(max(L, bilm_layers) + 1))
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
 fig
 
 # %% [markdown]

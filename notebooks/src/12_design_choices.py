@@ -448,15 +448,15 @@ for name in ablation:
 
 # %%
 names = list(ablation)
-fig, ax = plt.subplots(figsize=(10, 3.4), dpi=80)
+fig, ax = plt.subplots(figsize=(10.5, 3.6), dpi=80)
 width = 0.8 / len(columns)
 for k, column in enumerate(columns):
     ax.bar([i + (k - 2) * width for i in range(len(names))], [ablation[n][column] for n in names], width, label=column)
 ax.set_xticks(range(len(names)))
-ax.set_xticklabels(["\n".join(n.rsplit(", ", 1)) for n in names], fontsize=7)
+ax.set_xticklabels(["\n".join(n.rsplit(", ", 1)) for n in names], fontsize=8)
 ax.set_ylim(0.3, 1.02)
 ax.set_ylabel("held-out accuracy")
-ax.legend(fontsize=7, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+ax.legend(fontsize=8, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0))
 fig.tight_layout()
 
 # %% [markdown]

@@ -1,1 +1,1 @@
-"""Helpers that the tests run in other processes (they must be importable by module name)."""
+"""Helpers the tests share (``figures``) and those they run in other processes (importable by module name)."""
