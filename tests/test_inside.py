@@ -159,7 +159,9 @@ def test_attention_explorer_model_view_headless(bert, tokenizer) -> None:
     explorer = AttentionExplorer(attention_function(bert, tokenizer), ["the bank floods", "the old sweaty palm"])
     assert explorer.attention.shape == (2, 2, 5, 5)
     explorer.view.value = "model"
-    assert len(explorer.figure.axes) == 2 * 2  # one small map per layer and head
+    maps = [ax for ax in explorer.figure.axes if ax.get_label() != "<colorbar>"]
+    assert len(maps) == 2 * 2  # one small map per layer and head
+    assert len(explorer.figure.axes) == len(maps) + 1  # and one colour bar for all of them
     explorer.sentence.value = "the old sweaty palm"
     assert explorer.attention.shape == (2, 2, 6, 6)
 
