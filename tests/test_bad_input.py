@@ -39,6 +39,7 @@ from course_lib.text import (
     word_tokenize,
 )
 from course_lib.wordvec import WordVectors
+from tests.support.http import local_server
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -291,13 +292,8 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowHandler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with local_server(SlowHandler) as url:
+        yield url
 
 
 @pytest.fixture

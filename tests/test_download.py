@@ -12,7 +12,6 @@ import io
 import json
 import os
 import socket
-import threading
 import time
 import zipfile
 from collections import Counter
@@ -22,6 +21,7 @@ from typing import ClassVar
 import pytest
 
 from course_lib.data import download as dl
+from tests.support.http import local_server
 
 PAYLOAD = bytes(range(256)) * 1000 + b"the end"  # 256 007 bytes, several read chunks
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
@@ -71,15 +71,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server() -> str:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+def server():
+    with local_server(Handler) as url:
+        yield url
 
 
 @pytest.fixture
