@@ -6,8 +6,9 @@
      test_each_call_records_one_verdict) = contract_tests(CASES)
 
 An investigative exercise's checker takes a measured number and the notebook objects it recomputes the
-number from; ``measured_contract_tests(MEASURED)`` gives the same promises for ``(checker, right number,
-context)`` triples (a stub is a value left as ``...``; a function, a string or NaN is the wrong type).
+number from; ``assert_measured_contract(check, right, context, capsys)`` asserts the same promises for it
+(a stub is a value left as ``...``; a function, a string or NaN is the wrong type), inside a test that has
+built small stand-ins for the notebook's objects.
 
 ``CASES`` lists ``(checker, right answer)`` pairs. A checker prints one line and returns True for a right
 answer; for a stub that raises NotImplementedError (or an answer left as ``...``) it says "not answered
@@ -82,40 +83,25 @@ def contract_tests(cases: Sequence[tuple[Callable, Callable]]) -> tuple[Callable
             test_each_call_records_one_verdict)
 
 
-def measured_contract_tests(cases: Sequence[tuple[Callable, float, tuple]]) -> tuple[Callable, ...]:
-    ids = [check.__name__ for check, _, _ in cases]
-    each = pytest.mark.parametrize(("check", "right", "context"), cases, ids=ids)
-
-    @each
-    def test_a_right_number_passes_with_one_line(check, right, context, capsys) -> None:
-        assert check(right, *context) is True
+def assert_measured_contract(check: Callable, right: float, context: tuple, capsys) -> None:
+    """The promises of an investigative exercise's checker, for its right number and the objects it is measured
+    from: the right number passes with one line; ``...`` is "not answered yet"; a string, a function, NaN, a
+    list or missing notebook objects fail with one line, never raise; each call records one verdict."""
+    before = len(core.VERDICTS)
+    assert check(right, *context) is True
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and out.startswith("✅"), out
+    assert core.VERDICTS[-1].status == core.PASSED and out.strip().endswith(core.VERDICTS[-1].message)
+    assert check(..., *context) is False
+    out = capsys.readouterr().out
+    assert out.startswith("⏳") and "not answered yet" in out and out.count("\n") == 1, out
+    assert core.VERDICTS[-1].status == core.NOT_ANSWERED
+    wrong = [("nonsense", context), (stub, context), (float("nan"), context), ([right], context),
+             (right, (None,) * len(context))]
+    for answer, args in wrong:
+        assert check(answer, *args) is False
         out = capsys.readouterr().out
-        assert out.count("\n") == 1 and out.startswith("✅"), out
-
-    @each
-    def test_a_number_left_as_ellipsis_is_not_answered_yet(check, right, context, capsys) -> None:
-        assert check(..., *context) is False
-        out = capsys.readouterr().out
-        assert out.startswith("⏳") and "not answered yet" in out and out.count("\n") == 1, out
-
-    @each
-    def test_a_wrong_type_or_a_missing_context_is_reported_not_raised(check, right, context, capsys) -> None:
-        for wrong, args in (("nonsense", context), (stub, context), (float("nan"), context), ([right], context),
-                            (right, (None,) * len(context))):
-            assert check(wrong, *args) is False
-            out = capsys.readouterr().out
-            assert out.startswith("❌") and out.count("\n") == 1, (wrong, out)
-
-    @each
-    def test_each_call_records_one_measured_verdict(check, right, context, capsys) -> None:
-        before = len(core.VERDICTS)
-        for answer, status in ((right, core.PASSED), (..., core.NOT_ANSWERED), ("nonsense", core.FAILED)):
-            check(answer, *context)
-            line = capsys.readouterr().out.strip()
-            verdict = core.VERDICTS[-1]
-            assert (verdict.checker, verdict.status) == (check.__name__, status)
-            assert line.endswith(verdict.message), (line, verdict)
-        assert len(core.VERDICTS) == before + 3
-
-    return (test_a_right_number_passes_with_one_line, test_a_number_left_as_ellipsis_is_not_answered_yet,
-            test_a_wrong_type_or_a_missing_context_is_reported_not_raised, test_each_call_records_one_measured_verdict)
+        assert out.startswith("❌") and out.count("\n") == 1, (answer, out)
+        assert core.VERDICTS[-1].status == core.FAILED and out.strip().endswith(core.VERDICTS[-1].message)
+    assert {v.checker for v in core.VERDICTS[before:]} == {check.__name__}
+    assert len(core.VERDICTS) == before + 2 + len(wrong)
