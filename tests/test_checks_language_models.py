@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import torch
 from checker_contract import assert_measured_contract, contract_tests, expect
 
 from course_lib.checks import language_models as cl
 from course_lib.text import Vocab
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
 
 def lstm_parameters(input_size, hidden_size, num_layers):

@@ -10,6 +10,8 @@ from course_lib.checks import word_vectors as cw
 from course_lib.data import toy_world, toyworld_corpus
 from course_lib.wordvec import cooccurrence_counts
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
+
 
 def analogy(wv, a, b, c):
     unit = wv.vectors / wv.vectors.norm(dim=1, keepdim=True)
@@ -42,7 +44,7 @@ def small_world():
 
 def test_the_measured_precision_passes_and_keeps_the_contract(small_world, capsys):
     counts, words, word_class = small_world
-    right = cw.ppmi_precision(counts, words, word_class, 60)
+    right = cw.ppmi_precision(counts, words, word_class)[0]
     assert_measured_contract(cw.check_ppmi_dimensions, right, (counts, words, word_class), capsys)
     assert cw.check_ppmi_dimensions(round(right, 3), counts, words, word_class) is True
     assert cw.check_ppmi_dimensions(torch.tensor(right), counts, words, word_class) is True
@@ -50,9 +52,10 @@ def test_the_measured_precision_passes_and_keeps_the_contract(small_world, capsy
 
 def test_ppmi_dimensions_mistakes(small_world, capsys):
     counts, words, word_class = small_world
-    at_30 = cw.ppmi_precision(counts, words, word_class, 30)
-    unsmoothed = cw.ppmi_precision(counts, words, word_class, 60, alpha=1.0)
-    right = cw.ppmi_precision(counts, words, word_class, 60)
+    right, at_30 = cw.ppmi_precision(counts, words, word_class, (60, 30))
+    unsmoothed = cw.ppmi_precision(counts, words, word_class, alpha=1.0)[0]
+    assert at_30 == cw.category_precision(cw.WordVectors(words, cw.svd_vectors(cw.ppmi(counts, 0.75), 30)),
+                                          word_class, k=5)  # the first columns of one SVD are the smaller vectors
     assert len({round(at_30, 3), round(unsmoothed, 3), round(right, 3)}) == 3, "the mistakes must be told apart"
     expect(cw.check_ppmi_dimensions, at_30, "at 30 dimensions", capsys, counts, words, word_class)
     expect(cw.check_ppmi_dimensions, unsmoothed, "alpha = 0.75", capsys, counts, words, word_class)
