@@ -439,10 +439,11 @@ print(f"BERT-base's attention: {multi_head_parameter_count(768):,} parameters pe
 
 # %% [markdown] tags=["solution"]
 # **3.** The pre-hook receives the input of W_O, the heads side by side, and returns it with one
-# head's slice multiplied by 0. Nothing is retrained: this measures what the trained model does without
-# the head. Read the printed accuracies beside the cue weights of section 6: the head that matters
-# most need not be the one that looks hardest at the cue, because the other heads and the residual
-# also carry what layer 1 needs.
+# head's slice multiplied by 0. Nothing is retrained: this measures what the trained model does
+# without the head. Each silenced head costs some accuracy and none costs all of it, not even down
+# to the most-frequent-sense baseline: the other heads, and the residual that keeps each word's own
+# vector, still carry part of what layer 1 needs. Set the two printed lines side by side to see
+# whether the costliest head is the one that gives the cue the most weight.
 
 # %% tags=["solution"]
 D = d_model // num_heads
@@ -459,6 +460,7 @@ for head in [None, *range(num_heads)]:  # None: every head kept
     ablated[head] = (logits.argmax(-1)[polysemous] == val_batch["labels"][polysemous]).float().mean().item()
 print(f"sense accuracy, every head: {ablated.pop(None):.3f}; with one head of layer 0 silenced:",
       {h: round(a, 3) for h, a in ablated.items()})
-print("weight on the cue per head of layer 0 (section 6):", cue_weight[0].numpy().round(3).tolist())
+print("weight on the cue per head of layer 0 (section 6):", [round(w, 3) for w in cue_weight[0].tolist()])
 worst_ablation = min(ablated.values())
+assert worst_ablation > baseline  # no single head is indispensable
 assert checks_mh.check_head_ablation(worst_ablation, model, val_batch)
