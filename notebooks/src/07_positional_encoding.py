@@ -439,12 +439,11 @@ assert abs(dot_at_distance(7, 64) - float(pe[20] @ pe[27])) < 1e-3
 # **3.** Two consecutive validation sentences joined by *and* make sequences between `longest` + 1
 # and 32 tokens. The order-blind model stays at one half, as always on paired tests. The other two
 # meet positions that no gradient ever reached, and both fall far below what they scored on the
-# test set of section 4 (the printed line beside `results`). For the learned table that was to be
+# test set of section 4 (the second printed line). For the learned table that was to be
 # expected: its rows there are still their random start. The sinusoidal encoding does give those
 # positions proper vectors, built by the same rule as the trained ones, yet the model never learned
 # what they mean: having a vector for every position is not the same as generalizing to every
-# length. (A joined sequence is also a new kind of input for both; the one-sentence limit of the
-# toy world leaves no longer single sentences to test on.)
+# length. (A joined sequence is also a new kind of input for both models.)
 
 # %% tags=["solution", "nbval-ignore-output"]
 from course_lib.data import Sentence
