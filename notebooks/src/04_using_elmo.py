@@ -561,9 +561,9 @@ assert elmo_checks.check_within_across(within_across)
 print("layer 1 'bank' tokens:", [round(v, 3) for v in within_across(bank_layers[1], torch.tensor(bank_labels))])
 
 # %% [markdown] tags=["solution"]
-# **3.** The same probe, fed the first 100 rows. The 20 (word, sense) classes get about five
-# examples each, and the LSTM layer still separates most senses: the biLM did the work on
-# unlabelled text, the labels only have to name the directions it found. Layer 0 cannot, however
+# **3.** The same probe, fed the first 100 rows. Each (word, sense) class gets only a handful of
+# examples, and the LSTM layer still separates most senses: the biLM did the work on unlabelled
+# text, the labels only have to name the directions it found. Layer 0 cannot, however
 # many labels it gets: it is the same vector for both senses.
 
 # %% tags=["solution", "nbval-ignore-output"]
