@@ -504,7 +504,7 @@ assert checks_wv.check_noise_distribution(noise_distribution)
 # **3.** `ppmi` and `svd_vectors` are the two steps of `ppmi_svd`; starting from the counts skips the
 # counting. The printed line compares the two dimensions.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 if toy:
     vectors_60 = WordVectors(count_words, svd_vectors(ppmi(counts, alpha=0.75), 60))
     ppmi_precision_60 = category_precision(vectors_60, word_class, k=5)

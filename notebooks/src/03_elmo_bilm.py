@@ -409,7 +409,7 @@ assert elmo_checks.check_backward_shift(backward_shift)
 # few per cent of the bound. Reading in each direction is a skill of its own; with shared weights,
 # one network would have to hold both.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 with torch.no_grad():
     reversed_forward_ppl, reversed_backward_ppl = bilm.perplexities([s[::-1] for s in test_sentences[:1000]])
 print(f"forward LSTMs reading backwards: perplexity {reversed_forward_ppl:.3f} (as trained, section 6: "

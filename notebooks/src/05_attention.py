@@ -538,7 +538,7 @@ assert checks_attention.check_attention_pool(attention_pool)
 # with the √d none is. That is the reason for the √d: not the weights themselves, but whether
 # gradient descent can move them.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 stalled = {}
 for scale in (False, True):
     g = torch.Generator().manual_seed(seed)

@@ -445,7 +445,7 @@ print(f"BERT-base's attention: {multi_head_parameter_count(768):,} parameters pe
 # vector, still carry part of what layer 1 needs. Set the two printed lines side by side to see
 # whether the costliest head is the one that gives the cue the most weight.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 D = d_model // num_heads
 polysemous = val_batch["labels"] > 0  # the words with a sense; tag 0 is "-"
 ablated = {}

@@ -539,7 +539,7 @@ assert checks_tf.check_cnn_layers(cnn_layers)
 # depth. Each block without the residual replaces what the tokens were by what the block makes of
 # them, and a freshly initialized block makes much the same of everything.
 
-# %% tags=["solution"]
+# %% tags=["solution", "nbval-ignore-output"]
 cosines = {}
 for residual in (False, True):
     h, cosines[residual] = tokens, []
