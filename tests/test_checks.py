@@ -38,17 +38,43 @@ def test_a_crashing_answer_is_reported_not_raised(capsys):
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
-def test_temperature_and_reproducibility_checkers():
-    assert checks.check_temperature(lambda s, t: torch.softmax(s / t, -1))
-    assert not checks.check_temperature(lambda s, t: torch.softmax(s * t, -1))
+SCORES = torch.tensor([2.0, 1.0, 0.5, -1.0])  # notebook 00's scores
 
-    def good(seed):
-        torch.manual_seed(seed)
-        return torch.randn(3)
 
-    assert checks.check_reproducible(good)
-    assert not checks.check_reproducible(lambda seed: torch.randn(3))
-    assert not checks.check_reproducible(lambda seed: torch.zeros(3))
+def test_the_temperature_of_a_tie(capsys):
+    from course_lib.checks.welcome import temperature_for
+
+    t = temperature_for(SCORES, 0.5)
+    assert abs(torch.softmax(SCORES / t, -1)[0].item() - 0.5) < 1e-9 and 1 < t < 10
+    assert checks.check_half_temperature(round(t, 3), SCORES) is True
+    assert checks.check_half_temperature(torch.tensor(t), SCORES) is True  # a one-element tensor is a number
+    for wrong, words in ((1.0, "raise T"), (t * 1.1, "lower T"), (-1.0, "positive")):
+        assert checks.check_half_temperature(wrong, SCORES) is False
+        assert words in capsys.readouterr().out
+    assert checks.check_half_temperature(t, [2.0, 1.0]) is False  # not the notebook's scores
+    assert "pass the notebook's `scores`" in capsys.readouterr().out
+
+
+def test_the_perplexity_bound_and_its_typical_mistakes(capsys):
+    import math
+
+    def right(sentences):
+        return math.exp(-sum(s.logprob for s in sentences) / sum(len(s.tokens) + 1 for s in sentences))
+
+    def no_eos(sentences):
+        return math.exp(-sum(s.logprob for s in sentences) / sum(len(s.tokens) for s in sentences))
+
+    def no_minus(sentences):
+        return 1 / right(sentences)
+
+    def nats(sentences):
+        return math.log(right(sentences))
+
+    assert checks.check_perplexity_bound(right) is True
+    capsys.readouterr()
+    for wrong, words in ((no_eos, "<eos>"), (no_minus, "minus"), (nats, "exp()"), (lambda s: "4.6", "a number")):
+        assert checks.check_perplexity_bound(wrong) is False
+        assert words in capsys.readouterr().out
 
 
 # ------------------------------------------------------------ every checker of the course: the shared contract
@@ -99,14 +125,32 @@ class _Weird:
         raise TypeError("no float")
 
 
+def context_size(check) -> int:
+    """How many notebook objects a checker takes after the answer (0 for a function exercise's checker)."""
+    import inspect
+
+    return len(inspect.signature(check.__wrapped__).parameters) - 1
+
+
+MEASURED = sorted(name for name, check in CHECKERS.items() if context_size(check))
+
+
+def test_every_investigative_checker_is_called_with_its_notebook_objects():
+    assert MEASURED, "no investigative checker (a number and the notebook objects it is measured from)"
+
+
 @pytest.mark.parametrize("name", sorted(CHECKERS))
 def test_no_checker_raises_and_each_records_its_verdict(name, capsys):
     check = CHECKERS[name]
     cases = [(_stub, core.NOT_ANSWERED), (..., core.NOT_ANSWERED), (_crash, core.FAILED),
              (lambda *a: _Weird(), core.FAILED), (lambda *a: None, core.FAILED)]
+    if name in MEASURED:  # a number is asked for: a function is the wrong type, and the context is missing
+        cases = [(..., core.NOT_ANSWERED), (_stub, core.FAILED), (_Weird(), core.FAILED), (None, core.FAILED),
+                 (0.5, core.FAILED)]
+    missing = (None,) * context_size(check)
     for answer, status in cases:
         before = len(core.VERDICTS)
-        assert check(answer) is False
+        assert check(answer, *missing) is False
         out = capsys.readouterr().out
         assert out.count("\n") == 1 and out[0] in "⏳❌", out
         assert len(core.VERDICTS) == before + 1
@@ -120,12 +164,12 @@ def test_verdicts_go_to_the_file_named_by_the_environment(tmp_path, monkeypatch,
     path = tmp_path / "verdicts.jsonl"
     monkeypatch.setenv(core.VERDICTS_ENV, str(path))
     checks.check_softmax(stable_softmax)
-    checks.check_temperature(...)
+    checks.check_half_temperature(..., SCORES)
     checks.check_softmax(lambda x: 1 / 0)
     capsys.readouterr()
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [(r["checker"], r["status"]) for r in rows] == [
-        ("check_softmax", "passed"), ("check_temperature", "not answered"), ("check_softmax", "failed")]
+        ("check_softmax", "passed"), ("check_half_temperature", "not answered"), ("check_softmax", "failed")]
     assert "ZeroDivisionError" in rows[2]["message"]
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import math
+import random
 
+import pytest
 import torch
-from checker_contract import contract_tests
+from checker_contract import assert_measured_contract, contract_tests, expect
 
 from course_lib.checks import design as cd
+from course_lib.data.tasks import SenseExample
+from course_lib.gpt import GPT, GPTConfig
+from course_lib.text import Vocab
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
 # ------------------------------------------------------------------ right answers (the notebook's solutions)
-
-
-def causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).tril()
 
 
 def next_token_targets(ids, attention_mask):
@@ -25,16 +27,9 @@ def visible_positions(kind, t, T):
             "elmo": set(range(T)), "bert": set(range(T))}[kind]
 
 
-def perplexity(logprobs):
-    flat = [x for s in logprobs for x in s]
-    return math.exp(-sum(flat) / len(flat))
-
-
 CASES = [
-    (cd.check_causal_mask, causal_mask),
     (cd.check_next_token_targets, next_token_targets),
     (cd.check_visible_positions, visible_positions),
-    (cd.check_perplexity, perplexity),
 ]
 
 (test_a_right_answer_passes_with_one_line, test_a_stub_is_not_answered_yet,
@@ -43,15 +38,6 @@ CASES = [
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific hint
-
-
-def test_a_transposed_or_inverted_mask_is_named(capsys) -> None:
-    assert not cd.check_causal_mask(lambda T: causal_mask(T).T)
-    assert "transposed" in capsys.readouterr().out
-    assert not cd.check_causal_mask(lambda T: ~causal_mask(T))
-    assert "inverted" in capsys.readouterr().out
-    assert not cd.check_causal_mask(lambda T: causal_mask(T).int())
-    assert "booleans" in capsys.readouterr().out
 
 
 def test_unmasked_padding_and_a_wrong_shift_are_named(capsys) -> None:
@@ -69,8 +55,48 @@ def test_a_missing_word_itself_and_a_wrong_direction_are_named(capsys) -> None:
     assert "elmo-forward" in capsys.readouterr().out
 
 
-def test_averaging_per_sentence_or_a_missing_minus_is_named(capsys) -> None:
-    assert not cd.check_perplexity(lambda lp: math.exp(-sum(sum(s) / len(s) for s in lp) / len(lp)))
-    assert "all tokens together" in capsys.readouterr().out
-    assert not cd.check_perplexity(lambda lp: 1 / perplexity(lp))
-    assert "negative" in capsys.readouterr().out
+CUES = {"bank": (("money", "lends"), ("river", "floods"), "right"), "palm": (("hand", "sweaty"), ("tree", "tropical"),
+                                                                           "left")}
+
+
+def sense_data(n: int, seed: int) -> list[SenseExample]:
+    """Sentences with a polysemous word whose sense only its cue tells: on the right for "bank", on the left for
+    "palm" (notebook 12's probe examples, smaller)."""
+    rng, out = random.Random(seed), []
+    for _ in range(n):
+        word = rng.choice(sorted(CUES))
+        *senses, side = CUES[word]
+        label = rng.randrange(2)
+        cue = senses[label][1]
+        tokens = ["the", word, cue, "now"] if side == "right" else ["the", cue, word, "now"]
+        position, cue_position = tokens.index(word), tokens.index(cue)
+        out.append(SenseExample(tokens, position, word, senses[label][0], label, side, cue_position, 1,
+                                2 * sorted(CUES).index(word) + label))
+    return out
+
+
+def tiny_gpt():
+    vocab = Vocab.build([["the", "now", *CUES, *(c for *s, _ in CUES.values() for _, c in s)]])
+    torch.manual_seed(0)
+    return GPT(GPTConfig.tiny(vocab_size=len(vocab)), vocab).eval(), vocab
+
+
+def test_gpt_read_at_the_cue_passes_and_keeps_the_contract(capsys):
+    gpt, vocab = tiny_gpt()
+    train, test = sense_data(200, 0), sense_data(100, 1)
+    later = cd.gpt_probe_by_side(gpt, vocab, train, test, seed=0, at_cue=True)
+    at_word = cd.gpt_probe_by_side(gpt, vocab, train, test, seed=0, at_cue=False)
+    assert later["right"] > at_word["right"] + 0.3  # even untrained, the vector at the cue holds the cue
+    assert_measured_contract(cd.check_gpt_at_cue, later["right"], (gpt, vocab, train, test, 0), capsys)
+
+
+def test_gpt_at_cue_mistakes(capsys):
+    gpt, vocab = tiny_gpt()
+    train, test = sense_data(200, 0), sense_data(100, 1)
+    later = cd.gpt_probe_by_side(gpt, vocab, train, test, seed=0, at_cue=True)
+    at_word = cd.gpt_probe_by_side(gpt, vocab, train, test, seed=0, at_cue=False)
+    context = (gpt, vocab, train, test, 0)
+    assert abs(later["all"] - later["right"]) > 1e-3
+    expect(cd.check_gpt_at_cue, later["all"], "right-cue words only", capsys, *context)
+    expect(cd.check_gpt_at_cue, at_word["right"], "before its cue", capsys, *context)
+    expect(cd.check_gpt_at_cue, 2.0, "another right-cue accuracy", capsys, *context)

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
+import pytest
 import torch
-from checker_contract import contract_tests, expect
+from checker_contract import assert_measured_contract, contract_tests, expect
 
+from course_lib.bert import BertConfig, BertForQuestionAnswering
 from course_lib.checks import fine_tuning as cf
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
+
 # ------------------------------------------------------------------ right answers (the notebook's solutions)
-
-def best_span(start, end, max_answer_length):
-    best, best_score = None, start[0] + end[0]
-    for s in range(1, len(start)):
-        for e in range(s, min(s + max_answer_length, len(end))):
-            if start[s] + end[e] > best_score:
-                best, best_score = (s, e), start[s] + end[e]
-    return best
-
 
 def span_f1(predicted, gold):
     if not predicted or not gold:
@@ -42,7 +38,6 @@ def feature_parameters(H, L, K):
 
 
 CASES = [
-    (cf.check_best_span, best_span),
     (cf.check_span_f1, span_f1),
     (cf.check_first_piece_labels, first_piece_labels),
     (cf.check_feature_parameters, feature_parameters),
@@ -53,26 +48,6 @@ CASES = [
 
 
 # ------------------------------------------------------------------ typical mistakes get a specific message
-
-
-def test_best_span_mistakes(capsys) -> None:
-    def any_order(start, end, max_answer_length):  # forgets s <= e
-        T = len(start)
-        pairs = [(s, e) for s in range(1, T) for e in range(1, T) if abs(e - s) < max_answer_length]
-        s, e = max(pairs, key=lambda p: start[p[0]] + end[p[1]])
-        return (s, e) if start[s] + end[e] > start[0] + end[0] else None
-
-    def never_none(start, end, max_answer_length):
-        T = len(start)
-        pairs = [(s, e) for s in range(1, T) for e in range(s, min(s + max_answer_length, T))]
-        return max(pairs, key=lambda p: start[p[0]] + end[p[1]])
-
-    def no_length_limit(start, end, max_answer_length):
-        return best_span(start, end, len(start))
-
-    expect(cf.check_best_span, any_order, "starts after it ends", capsys)
-    expect(cf.check_best_span, never_none, "None", capsys)
-    expect(cf.check_best_span, no_length_limit, "max_answer_length", capsys)
 
 
 def test_span_f1_mistakes(capsys) -> None:
@@ -107,3 +82,55 @@ def test_the_feature_count_is_the_model_s_own() -> None:
     model = BertForSequenceClassification.from_encoder(BertModel(config), 5, freeze_encoder=True, mix_layers=True)
     assert model.num_parameters(trainable_only=True) == feature_parameters(16, 3, 5)
     assert torch.is_tensor(model.mix.weights())
+
+
+@dataclass
+class Question:
+    """What ``check_forced_answers`` reads of notebook 10's QA examples."""
+
+    context: list[str]
+    answer: list[str]
+    span: tuple[int, int] | None
+
+
+def tiny_qa():
+    """A tiny untrained QA model, its test batches (pieces = words) and questions: notebook 10's objects, smaller."""
+    torch.manual_seed(0)
+    model = BertForQuestionAnswering(BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1,
+                                                num_attention_heads=2, intermediate_size=32,
+                                                max_position_embeddings=16)).eval()
+    g = torch.Generator().manual_seed(1)
+    batches, questions = [], []
+    for _ in range(2):
+        ids = torch.randint(5, 30, (20, 12), generator=g)  # [CLS] 3 question pieces [SEP] 7 context pieces [SEP]
+        word_index = [[-1] * 5 + list(range(7)) for _ in range(20)]
+        batches.append({"input_ids": ids, "token_type_ids": torch.zeros_like(ids), "attention_mask": torch.ones_like(ids),
+                        "word_index": word_index})
+        for row in range(20):
+            context = [f"w{i}" for i in ids[row, 5:].tolist()]
+            s = int(torch.randint(7, (1,), generator=g))
+            answerable = row % 3 != 0
+            questions.append(Question(context, context[s:s + 2] if answerable else [], (s, s + 1) if answerable else None))
+    return model, batches, questions
+
+
+def test_forced_answers_pass_keep_the_contract_and_a_free_model_scores_otherwise(capsys):
+    model, batches, questions = tiny_qa()
+    forced = cf.forced_exact_match(model, batches, questions)
+    assert forced["unanswerable"] == 0.0  # forced to answer, no unanswerable question can be right
+    assert_measured_contract(cf.check_forced_answers, forced["exact_match"], (model, batches, questions), capsys)
+    with pytest.raises(ValueError, match="40 questions but 39"):
+        cf.forced_exact_match(model, batches, questions[:-1])
+
+
+def test_forced_answers_mistakes(capsys):
+    model, batches, questions = tiny_qa()
+    forced = cf.forced_exact_match(model, batches, questions)
+    free = cf.evaluate_qa(model, batches, questions)["exact_match"]
+    context = (model, batches, questions)
+    if abs(free - forced["exact_match"]) > 1e-3:
+        expect(cf.check_forced_answers, free, "allowed", capsys, *context)
+    if abs(forced["answerable"] - forced["exact_match"]) > 1e-3:
+        expect(cf.check_forced_answers, forced["answerable"], "answerable questions only", capsys, *context)
+    expect(cf.check_forced_answers, 0.99, "not 0.990", capsys, *context)
+    expect(cf.check_forced_answers, 0.5, "QA model", capsys, torch.nn.Linear(2, 2), batches, questions)

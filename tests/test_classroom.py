@@ -94,11 +94,36 @@ def _solution_namespace(script: Path) -> dict:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
 def test_every_solution_passes_all_its_checkers(script, capsys):
+    """Function answers here, in seconds. A measured number (an investigative exercise) needs the state the
+    lesson builds: its solution cell asserts its checker, so running the notebook (nbval) checks it."""
     namespace = _solution_namespace(script)
     for item in exercises(script):
+        if item.context:
+            assert _asserted_in_a_solution(script, item), f"{item.checker}: `assert` it in its solution cell"
+            continue
         check = getattr(importlib.import_module(item.module), item.checker)
         assert check(namespace[item.answer]) is True, capsys.readouterr().out
         assert core.VERDICTS[-1] == core.Verdict(item.checker, core.PASSED, core.VERDICTS[-1].message)
+
+
+def _asserted_in_a_solution(script: Path, item) -> bool:
+    """Whether a solution code cell asserts ``item``'s checker on its answer with its notebook objects."""
+    call = f"{item.checker}({', '.join((item.answer, *item.context))})"
+    for cell in script_to_notebook(script).cells:
+        if cell.cell_type == "code" and is_solution(cell):
+            asserts = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Assert)]
+            if any(ast.unparse(a.test).endswith(call) for a in asserts):
+                return True
+    return False
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.stem)
+def test_every_notebook_has_three_exercises_one_of_them_investigative(script):
+    """Issue 21: at least three exercises, one of which has the learner change a setting, run, and report a
+    number that the checker recomputes from the notebook's own objects (its context)."""
+    items = exercises(script)
+    assert len(items) >= 3, f"{script.name}: {len(items)} exercises"
+    assert any(item.context for item in items), f"{script.name}: no investigative exercise"
 
 
 # --------------------------------------------------------------------------------- the student edition
@@ -153,7 +178,9 @@ def test_each_exercise_has_one_stub_and_its_checker_and_the_lesson_keeps_its_out
     for item in exercises(script):
         stubs = [c for c in nb.cells if c.cell_type == "code" and item.answer in stubbed_names(c.source)]
         assert len(stubs) == 1, f"{item.answer}: {len(stubs)} stub cells"
-        assert f".{item.checker}({item.answer})" in stubs[0].source, "the stub cell calls its checker"
+        call = f".{item.checker}({', '.join((item.answer, *item.context))})"  # as ast.unparse writes it
+        calls = [ast.unparse(n) for n in ast.walk(ast.parse(stubs[0].source)) if isinstance(n, ast.Call)]
+        assert any(c.endswith(call) for c in calls), f"the stub cell calls its checker: {call}"
     kept = 0
     for cell in nb.cells:  # lesson cells keep their ids (cell-NNN, the index in the source) and outputs
         if cell.cell_type == "code" and not cell.id.endswith("-stub"):
@@ -195,7 +222,7 @@ def test_a_solution_cell_without_a_stub_above_becomes_one():
 
 # ------------------------------------------------------------------------------------------ the grader
 
-EXPECTED_CLASS = {  # file -> statuses of check_softmax, check_temperature, check_reproducible
+EXPECTED_CLASS = {  # file -> statuses of check_softmax, check_half_temperature, check_perplexity_bound
     "broken_loops.ipynb": ("passed", "not run", "not run"),
     "broken_not_json.ipynb": ("not run", "not run", "not run"),
     "broken_raises.ipynb": ("passed", "not run", "not run"),
@@ -215,14 +242,14 @@ def test_the_fixture_class_gives_the_expected_gradebook(tmp_path):
         assert row["notebook"] == "00_welcome"
         got.setdefault(row["file"], []).append(row["status"])
     assert {f: tuple(s) for f, s in got.items()} == EXPECTED_CLASS
-    assert [r["exercise"] for r in rows[:3]] == ["check_softmax", "check_temperature", "check_reproducible"]
+    assert [r["exercise"] for r in rows[:3]] == ["check_softmax", "check_half_temperature", "check_perplexity_bound"]
     message = {(r["file"], r["exercise"]): r["message"] for r in rows}
-    assert "time limit" in message["broken_loops.ipynb", "check_temperature"]
-    assert "raised IndexError" in message["broken_raises.ipynb", "check_temperature"]
+    assert "time limit" in message["broken_loops.ipynb", "check_half_temperature"]
+    assert "raised IndexError" in message["broken_raises.ipynb", "check_half_temperature"]
     assert "not a notebook" in message["broken_not_json.ipynb", "check_softmax"]
     assert "06_multi_head_self_attention" in message["other_notebook.ipynb", "check_softmax"]
-    assert "divide the scores by T" in message["partial.ipynb", "check_temperature"]
-    assert "not answered yet" in message["partial.ipynb", "check_reproducible"]
+    assert "raise T" in message["partial.ipynb", "check_half_temperature"]
+    assert "not answered yet" in message["partial.ipynb", "check_perplexity_bound"]
     with open(tmp_path / "summary.csv", encoding="utf-8") as fh:
         summary = {r["file"]: r for r in csv.DictReader(fh)}
     assert summary["complete.ipynb"]["passed"] == "3" and summary["complete.ipynb"]["outcome"] == "ran to the end"
@@ -239,8 +266,8 @@ def test_a_student_notebook_runs_to_the_end_with_every_exercise_not_answered(stu
     shutil.copy(student_dir / "06_multi_head_self_attention.ipynb", folder / "alice.ipynb")
     gradebook, (summary,) = grader.grade(folder, ROOT, tmp_path / "grades", timeout=300)
     assert summary["outcome"] == "ran to the end", summary
-    assert [r["status"] for r in gradebook] == ["not answered"] * 4
     assert [r["exercise"] for r in gradebook] == [e.checker for e in exercises(SCRIPTS[6])]
+    assert [r["status"] for r in gradebook] == ["not answered"] * len(gradebook)
 
 
 def _tiny_submission(folder: Path, source: str, name: str = "probe_00.ipynb") -> None:
@@ -269,8 +296,8 @@ def test_a_submission_runs_without_network_and_with_a_clean_environment(blocked,
     gradebook, (summary,) = grader.grade(tmp_path / "class", ROOT, tmp_path / "grades", timeout=60, sandbox=blocked)
     assert summary["outcome"] == "ran to the end: no course metadata: identified by its file name", summary
     statuses = {r["exercise"]: r["status"] for r in gradebook}  # the grader's last cell checked `softmax`
-    assert statuses == {"check_softmax": "passed", "check_temperature": "not answered",
-                        "check_reproducible": "not answered"}
+    assert statuses == {"check_softmax": "passed", "check_half_temperature": "not answered",
+                        "check_perplexity_bound": "not answered"}
     assert ("the network is NOT blocked" in capsys.readouterr().err) is not blocked
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.checks.word_vectors import check_analogy, check_ppmi, check_sgns_loss
+from course_lib.checks.word_vectors import check_analogy
 from course_lib.wordvec import (
     SkipGram,
     SkipGramConfig,
@@ -298,17 +298,10 @@ def test_sense_classification_cannot_beat_the_majority_with_one_vector_per_word(
 
 
 def test_checkers_accept_the_reference_and_reject_mistakes(capsys):
-    assert check_ppmi(lambda c: ppmi(c, alpha=1.0))
-    assert not check_ppmi(lambda c: torch.log(c / c.sum()))
-    assert "NaN or inf" in capsys.readouterr().out
-    assert check_sgns_loss(sgns_loss)
-    assert not check_sgns_loss(lambda v, u, n: sgns_loss(v, u, n) * v.shape[0])
-    assert "summed over the batch" in capsys.readouterr().out
-
     def todo(*args):
         raise NotImplementedError
 
-    assert not check_sgns_loss(todo)
+    assert not check_analogy(todo)
     assert "not answered yet" in capsys.readouterr().out
     assert check_analogy(lambda wv, a, b, c: wv.analogy(a, b, c)[0][0])
     assert not check_analogy(lambda wv, a, b, c: c)

@@ -99,13 +99,19 @@ def identify(nb: nbformat.NotebookNode, filename: str, names: list[str]) -> tupl
 # ------------------------------------------------------------------------------------ running one file
 
 def recheck_cell(items: list[Exercise]) -> nbformat.NotebookNode:
-    """A last cell that runs every exercise's checker on the name the exercise asks for (``...`` if unset)."""
-    calls = [(e.module, e.checker, e.answer) for e in items if e.answer]
+    """A last cell that runs every exercise's checker on the name the exercise asks for (``...`` if unset),
+    with the notebook objects an investigative checker also takes (``...`` for one that cannot be evaluated)."""
+    calls = [(e.module, e.checker, e.answer, e.context) for e in items if e.answer]
     source = ("# Added by the grader (tools/grade.py): every exercise checked once more, on its answer's name.\n"
-              "import importlib as _grader_importlib\n\n"
-              f"for _grader_module, _grader_check, _grader_answer in {calls!r}:\n"
+              "import importlib as _grader_importlib\n\n\n"
+              "def _grader_value(expression):\n"
+              "    try:\n"
+              "        return eval(expression, globals())\n"
+              "    except Exception:  # an object the notebook never made: the checker says what is missing\n"
+              "        return ...\n\n\n"
+              f"for _grader_module, _grader_check, _grader_answer, _grader_context in {calls!r}:\n"
               "    getattr(_grader_importlib.import_module(_grader_module), _grader_check)("
-              "globals().get(_grader_answer, ...))\n")
+              "globals().get(_grader_answer, ...), *map(_grader_value, _grader_context))\n")
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["grader"]})
 
 

@@ -48,11 +48,14 @@ CHECKS_PACKAGE = "course_lib.checks"
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: the checker ``module.checker`` and the name of the answer it checks (None: not a name)."""
+    """One exercise: the checker ``module.checker``, the name of the answer it checks (None: not a name) and
+    the notebook objects passed after it, as source text (an investigative exercise's checker recomputes the
+    learner's number from them: ``check_y(number, model, batch)`` has context ``("model", "batch")``)."""
 
     checker: str
     module: str
     answer: str | None
+    context: tuple[str, ...] = ()
 
 
 class StudentEditionError(Exception):
@@ -116,7 +119,7 @@ def _checker_call(node: ast.AST, aliases: dict[str, tuple[str, str | None]]) -> 
     else:
         return None
     answer = node.args[0].id if isinstance(node.args[0], ast.Name) else None
-    return Exercise(checker, module, answer)
+    return Exercise(checker, module, answer, tuple(ast.unparse(arg) for arg in node.args[1:]))
 
 
 def exercises(script: Path) -> list[Exercise]:

@@ -11,8 +11,8 @@ which is how ``tools/grade.py`` reads a submission's results.
 True
 """
 
-from course_lib.checks.core import VERDICTS, Verdict, attempt, checker, close, not_answered, report
-from course_lib.checks.welcome import check_reproducible, check_softmax, check_temperature
+from course_lib.checks.core import VERDICTS, Verdict, attempt, checker, close, not_answered, number, report
+from course_lib.checks.welcome import check_half_temperature, check_perplexity_bound, check_softmax
 
-__all__ = ["VERDICTS", "Verdict", "attempt", "checker", "close", "not_answered", "report",
-           "check_reproducible", "check_softmax", "check_temperature"]
+__all__ = ["VERDICTS", "Verdict", "attempt", "checker", "close", "not_answered", "number", "report",
+           "check_half_temperature", "check_perplexity_bound", "check_softmax"]

@@ -1,4 +1,4 @@
-"""Checkers for the exercises of notebook 05 (soft lookup, masked softmax, attention pooling, entropy)."""
+"""Checkers for the exercises of notebook 05 (masked softmax, attention pooling, gradients without the √d)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, checker, close, report
+from course_lib.checks.core import attempt, checker, close, number, report
 
 
 def _pair(got: object) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -15,33 +15,6 @@ def _pair(got: object) -> tuple[torch.Tensor, torch.Tensor] | None:
     if isinstance(got, (tuple, list)) and len(got) == 2 and all(isinstance(t, torch.Tensor) for t in got):
         return got[0], got[1]
     return None
-
-
-@checker
-def check_soft_lookup(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], tuple]) -> bool:
-    """``fn(query (d,), keys (n, d), values (n, m)) -> (out (m,), weights (n,))``: softmax(K q / √d), then V."""
-    name = "check_soft_lookup"
-    g = torch.Generator().manual_seed(0)
-    for d, n, m in ((2, 3, 1), (4, 5, 3), (16, 7, 2)):
-        q, keys, values = torch.randn(d, generator=g), torch.randn(n, d, generator=g), torch.randn(n, m, generator=g)
-        got = attempt(name, fn, q.clone(), keys.clone(), values.clone())
-        pair = _pair(got)
-        if pair is None:
-            return report(name, False, "return a pair (out, weights) of tensors.")
-        out, weights = pair
-        want_w = torch.softmax(keys @ q / math.sqrt(d), dim=-1)
-        if weights.shape != (n,) or out.shape != (m,):
-            return report(name, False, f"with {n} keys and values of size {m} expected shapes ({m},) and ({n},), "
-                                       f"got {tuple(out.shape)} and {tuple(weights.shape)}.")
-        if close(weights, torch.softmax(keys @ q, dim=-1)) and not close(weights, want_w):
-            return report(name, False, f"the weights are softmax(K q) without scaling: divide the scores by √d "
-                                       f"(here √{d}).")
-        if not close(weights, want_w):
-            return report(name, False, "wrong weights: scores = keys @ query / √d, then a softmax over the n keys.")
-        if not close(out, want_w @ values):
-            return report(name, False, "the weights are right, but the output must be the weighted average of "
-                                       "the values (weights @ values).")
-    return report(name, True, "correct: a soft lookup returns a weighted average of the values.")
 
 
 @checker
@@ -104,28 +77,36 @@ def check_attention_pool(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor]
     return report(name, True, "correct: one learned vector decides where each sentence looks.")
 
 
+def stalled_share(d: int, scale: bool, seed: int, n: int = 2000, T: int = 16, threshold: float = 0.01) -> float:
+    """Share of ``n`` random queries (against ``T`` random keys of size ``d``) whose scores get a gradient of norm
+    below ``threshold`` from the loss Σ_t softmax(scores)_t · v_t, with or without the 1/√d; draws q, k, v in that
+    order from ``torch.Generator().manual_seed(seed)``, as exercise 3 of notebook 05 says."""
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(n, 1, d, generator=g), torch.randn(n, T, d, generator=g)
+    v = torch.randn(n, T, generator=g)
+    scores = ((q @ k.transpose(1, 2))[:, 0] / (math.sqrt(d) if scale else 1.0)).requires_grad_(True)  # (n, T)
+    (scores.softmax(dim=-1) * v).sum().backward()
+    return (scores.grad.norm(dim=-1) < threshold).float().mean().item()
+
+
 @checker
-def check_entropy(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
-    """``fn(weights (..., T)) -> (...)``: entropy in nats, with 0 · log 0 = 0."""
-    name = "check_entropy"
-    cases = [
-        torch.full((4,), 0.25),  # uniform: log 4
-        torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]]),  # zeros must not give NaN
-        torch.softmax(torch.randn(2, 3, 7, generator=torch.Generator().manual_seed(3)), dim=-1),
-    ]
-    for p in cases:
-        got = attempt(name, fn, p.clone())
-        want = -(p * p.clamp_min(1e-30).log()).sum(-1)
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            return report(name, False, f"for weights of shape {tuple(p.shape)} expected shape {tuple(want.shape)} "
-                                       "(one entropy per row).")
-        if torch.isnan(got).any():
-            return report(name, False, "NaN for a row with a zero weight: 0 · log 0 counts as 0 "
-                                       "(e.g. torch.xlogy(p, p), or clamp p before the log).")
-        if close(got, want / math.log(2), atol=1e-4) and not close(got, want, atol=1e-4):
-            return report(name, False, "that is the entropy in bits: use the natural log (nats).")
-        if close(got, -want, atol=1e-4) and not close(got, want, atol=1e-4):
-            return report(name, False, "the sign is wrong: entropy = -Σ p log p is never negative.")
-        if not close(got, want, atol=1e-4):
-            return report(name, False, "wrong values: entropy = -Σ p log p over the last dimension.")
-    return report(name, True, "correct: log T for uniform weights, 0 for a one-hot row.")
+def check_unscaled_gradients(answer: float, seed: int) -> bool:
+    """``answer``: the share of 2,000 queries at d = 512 whose scores get a gradient below 0.01 when the √d is
+    removed; recomputed from ``seed`` (within 0.04, so another draw of the same experiment also passes)."""
+    name = "check_unscaled_gradients"
+    value = number(name, answer)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        return report(name, False, "pass the notebook's `seed` after your answer.")
+    if not 0 <= value <= 1:
+        return report(name, False, f"a share of the queries is between 0 and 1, got {value}.")
+    want = stalled_share(512, scale=False, seed=seed)
+    if abs(value - want) <= 0.04:
+        return report(name, True, f"correct: without the √d, {want:.0%} of the queries hardly learn (gradient below "
+                                  f"0.01); with it, {stalled_share(512, scale=True, seed=seed):.0%}.")
+    if value <= 0.04 and want > 0.1:
+        return report(name, False, "no query stalls: that is with the √d. Remove the division (scores = q · k) and "
+                                   "measure again.")
+    if abs(value - stalled_share(32, scale=False, seed=seed)) <= 0.04:
+        return report(name, False, "that looks like d = 32: the exercise asks for d = 512.")
+    return report(name, False, f"you found {value:.3f}; without the √d at d = 512 about {want:.2f} of the queries get "
+                               "a gradient of norm below 0.01 on their 16 scores (loss: (softmax(scores) * v).sum()).")

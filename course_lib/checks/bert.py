@@ -1,14 +1,14 @@
-"""Checkers for the exercises of notebook 09 (masking, counting BERT's parameters, the input embeddings, the NSP
-ceiling)."""
+"""Checkers for the exercises of notebook 09 (masking, counting BERT's parameters, the NSP ceiling, what BERT
+predicts at a word it can see)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from course_lib.bert import BertConfig, BertModel
-from course_lib.checks.core import attempt, checker, close, report
+from course_lib.bert import BertConfig, BertForPreTraining, BertModel
+from course_lib.checks.core import attempt, checker, number, report
 from course_lib.text import WordPieceTokenizer
 from course_lib.text.vocab import BERT_SPECIAL_TOKENS
 
@@ -69,24 +69,6 @@ def check_parameter_count(fn: Callable[[BertConfig], int]) -> bool:
 
 
 @checker
-def check_input_embeddings(fn: Callable) -> bool:
-    """``fn(embeddings, input_ids, token_type_ids) -> (B, T, H)``: token + segment + position, LayerNorm."""
-    name = "check_input_embeddings"
-    torch.manual_seed(0)
-    model = BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                 intermediate_size=32, max_position_embeddings=12)).eval()
-    ids = torch.randint(5, 40, (2, 7))
-    types = torch.tensor([[0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1, 1]])
-    got = attempt(name, fn, model.embeddings, ids, types)
-    with torch.no_grad():
-        want = model.embeddings(ids, types)
-    if close(got, want, atol=1e-5):
-        return report(name, True, "correct: the sum of the three embeddings, normalised.")
-    return report(name, False, "expected LayerNorm(word_embeddings(ids) + token_type_embeddings(types) + "
-                               "position_embeddings.weight[:T]); check each term and the LayerNorm.")
-
-
-@checker
 def check_nsp_ceiling(fn: Callable[[int], float]) -> bool:
     """``fn(K) -> float``: Bayes accuracy of NSP with K equally likely topics, no names, half IsNext."""
     name = "check_nsp_ceiling"
@@ -101,3 +83,55 @@ def check_nsp_ceiling(fn: Callable[[int], float]) -> bool:
             return report(name, False, f"for K={K} you said {got}, expected {want:.4f}: IsNext pairs are always "
                                        "right; which NotNext pairs look like IsNext ones?")
     return report(name, True, "correct: 1 - 1/(2K), 0.95 for ten topics.")
+
+
+def selected_accuracy(model: BertForPreTraining, batches: Sequence[Mapping[str, torch.Tensor]],
+                      replace: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> float:
+    """MLM accuracy at the selected positions (label != -100) of ``batches`` once their input is
+    ``replace(original_ids, selected)``; every other position keeps its original token."""
+    correct = total = 0
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        for batch in batches:
+            selected = batch["labels"] != -100
+            original = torch.where(selected, batch["labels"], batch["input_ids"])  # the unmasked pair
+            inputs = torch.where(selected, replace(original, selected), original)
+            out, _ = model(input_ids=inputs.to(device), token_type_ids=batch["token_type_ids"].to(device),
+                           attention_mask=batch["attention_mask"].to(device))
+            hit = out.prediction_logits.argmax(-1).cpu() == batch["labels"]
+            correct += int(hit[selected].sum())
+            total += int(selected.sum())
+    return correct / max(total, 1)
+
+
+@checker
+def check_visible_accuracy(answer: float, model: BertForPreTraining, batches: Sequence[Mapping[str, torch.Tensor]],
+                           tokenizer: WordPieceTokenizer) -> bool:
+    """``answer``: how often the pre-trained ``model`` predicts the word at the selected positions of ``batches``
+    when that very word is in the input (nothing masked), within 0.001; recomputed here."""
+    name = "check_visible_accuracy"
+    value = number(name, answer)
+    if not (isinstance(model, BertForPreTraining) and isinstance(batches, Sequence) and len(batches) > 0
+            and all(isinstance(b, Mapping) and "labels" in b for b in batches)
+            and isinstance(tokenizer, WordPieceTokenizer)):
+        return report(name, False, "pass the notebook's `model`, `held_out` and `tokenizer` after your answer.")
+    mask_token_id = tokenizer.mask_token_id
+    visible = selected_accuracy(model, batches, lambda original, selected: original)
+    if abs(value - visible) <= 1e-3:
+        masked = selected_accuracy(model, batches, lambda original, selected: torch.full_like(original, mask_token_id))
+        return report(name, True, f"correct: with the word in plain sight BERT predicts it {visible:.3f} of the time, "
+                                  f"against {masked:.3f} at [MASK].")
+    masked = selected_accuracy(model, batches, lambda original, selected: torch.full_like(original, mask_token_id))
+    if abs(value - masked) <= 1e-3:
+        return report(name, False, "that is the accuracy at [MASK]: put the original word back at every selected "
+                                   "position (the label), so that the input shows the answer.")
+    ordinary = torch.tensor(sorted(set(range(tokenizer.vocab_size)) - set(tokenizer.special_ids)))
+    generator = torch.Generator().manual_seed(0)
+    randomized = selected_accuracy(model, batches, lambda original, selected: ordinary[
+        torch.randint(len(ordinary), original.shape, generator=generator)])
+    if abs(value - randomized) <= 0.03 < abs(visible - randomized):
+        return report(name, False, "that looks like random words at the selected positions: the question is about "
+                                   "the original word, left as it is.")
+    return report(name, False, f"with the original word at every selected position (label != -100) BERT predicts it "
+                               f"{visible:.3f} of the time, not {value:.3f}: count argmax(prediction_logits) == label "
+                               "at the selected positions only.")

@@ -1,9 +1,14 @@
 """What every exercise checker shares: try the learner's answer, report one line, record the verdict, never raise.
 
-A checker is a function ``check_x(answer) -> bool`` decorated with ``@checker``. It prints one line
-(✅ correct, ❌ what is wrong, ⏳ not answered yet) and returns ``True``/``False``; it never raises, so a
-notebook with unfinished exercises still runs top to bottom. An answer that is still a stub counts as
+A checker is a function ``check_x(answer, *context) -> bool`` decorated with ``@checker``. It prints one
+line (✅ correct, ❌ what is wrong, ⏳ not answered yet) and returns ``True``/``False``; it never raises, so
+a notebook with unfinished exercises still runs top to bottom. An answer that is still a stub counts as
 "not answered yet": a function that raises ``NotImplementedError``, or a value left as ``...``.
+
+Most answers are functions, which the checker tries on cases of its own. An *investigative* exercise
+asks for a number measured in the notebook (change a setting, run, report what it gives); its checker
+gets the notebook's objects as ``context`` (``check_x(number, model, batch)``), recomputes the quantity
+from them and compares (``number`` reads the learner's value).
 
 Every call leaves one ``Verdict`` (checker name, status, message) in ``VERDICTS``; when the environment
 variable ``COURSE_LIB_VERDICTS`` names a file, the verdict is also appended to it as one JSON line, so a
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -81,21 +87,22 @@ def attempt(name: str, fn: Callable, *args: Any) -> Any:
         raise _Stop(name, FAILED, f"your function raised {type(err).__name__}: {err}") from None
 
 
-def checker(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """Make ``check(answer)`` a course checker: one printed line, one recorded ``Verdict``, never an exception.
+def checker(check: Callable[..., bool]) -> Callable[..., bool]:
+    """Make ``check(answer, *context)`` a course checker: one printed line, one recorded ``Verdict``, never an
+    exception.
 
     An answer left as ``...`` is "not answered yet" without calling ``check``; an exception inside the
     checker itself (an answer of a shape it did not foresee) is reported as a failed check.
     """
 
     @functools.wraps(check)
-    def run(answer: Any) -> bool:
+    def run(answer: Any, *context: Any) -> bool:
         _calls.append([])
         try:
             if answer is ...:
                 ok = not_answered(check.__name__, "replace `...` with your answer")
             else:
-                ok = bool(check(answer))
+                ok = bool(check(answer, *context))
         except _Stop as stop:
             ok = report(stop.name, False, stop.message, status=stop.status)
         except Exception as err:  # never raise from a checker: a notebook must run on
@@ -108,6 +115,34 @@ def checker(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
         return status == PASSED
 
     return run
+
+
+def number(name: str, answer: Any) -> float:
+    """The learner's measured number as a float: a Python, NumPy or one-element tensor number.
+
+    Anything else (a function, a string, a list, NaN...) ends the check with a ❌ that says what was given.
+    """
+    if callable(answer):
+        raise _Stop(name, FAILED, "this exercise asks for a number, not a function: run your experiment and "
+                                  "assign the number it gives.")
+    if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+        answer = answer.item()
+    try:
+        if isinstance(answer, (bool, str, bytes)):
+            raise TypeError(type(answer).__name__)
+        value = float(answer)
+    except (TypeError, ValueError, AttributeError):
+        raise _Stop(name, FAILED, f"expected a number, got {type(answer).__name__} {_shown(answer)}.") from None
+    if not math.isfinite(value):
+        raise _Stop(name, FAILED, f"got {value}: the number you measured is not finite.")
+    return value
+
+
+def _shown(value: Any) -> str:
+    try:
+        return f"{value!r:.40}"
+    except Exception:  # a value whose repr fails says nothing more
+        return ""
 
 
 def _record(verdict: Verdict) -> None:

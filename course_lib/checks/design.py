@@ -1,38 +1,17 @@
-"""Checkers for the exercises of notebook 12 (design choices): the causal mask, next-token targets,
-what each model family can see, and perplexity from per-token log-probabilities."""
+"""Checkers for the exercises of notebook 12 (design choices): next-token targets, what each model family can see,
+and GPT read after the cue."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
-from course_lib.attention import causal_mask
-from course_lib.checks.core import attempt, checker, report
+from course_lib.checks.core import attempt, checker, number, report
+from course_lib.core import probe_predictions
+from course_lib.text import pad_batch
 
 KINDS = ("gpt", "elmo-forward", "elmo-backward", "elmo", "bert")
-
-
-@checker
-def check_causal_mask(fn: Callable[[int], torch.Tensor]) -> bool:
-    """``fn(T) -> (T, T)`` booleans: True where query t may attend to key s, i.e. s <= t."""
-    name = "check_causal_mask"
-    for T in (1, 3, 6):
-        got = attempt(name, fn, T)
-        want = causal_mask(T)
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            return report(name, False, f"return a (T, T) tensor; for T={T} got {got!r:.60}")
-        if got.dtype != torch.bool:
-            return report(name, False, f"return booleans (True = may attend), got dtype {got.dtype}")
-        if torch.equal(got, want):
-            continue
-        if torch.equal(got, want.T):
-            return report(name, False, "transposed: rows are queries, columns keys; query t sees keys 0 .. t.")
-        if torch.equal(got, ~want):
-            return report(name, False, "inverted: True means *may* attend, so the lower triangle is True.")
-        return report(name, False, f"T={T}: expected {want.int().tolist()}, got {got.int().tolist()}")
-    return report(name, True, "correct: the lower triangle, diagonal included.")
 
 
 def _next_token_case(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,26 +77,53 @@ def check_visible_positions(fn: Callable[[str, int, int], set]) -> bool:
     return report(name, True, "correct: only BERT and ELMo's concatenation see both sides.")
 
 
+@torch.no_grad()
+def gpt_top_layer(gpt: torch.nn.Module, vocab, examples: Sequence, at_cue: bool, batch_size: int = 256
+                  ) -> torch.Tensor:
+    """GPT's top layer (N, H) for each sense example, read at its word or, with ``at_cue``, at the later of its word
+    and its cue (GPT reads ``<bos>`` first, so word k stands at position k + 1)."""
+    device = next(gpt.parameters()).device
+    out = []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start:start + batch_size]
+        ids, _ = pad_batch([[vocab.bos_id, *vocab.encode(e.tokens)] for e in chunk], vocab.pad_id)
+        at = torch.tensor([(max(e.position, e.cue_position) if at_cue else e.position) + 1 for e in chunk])
+        top = gpt.hidden_states(ids.to(device))[0].cpu()  # (B, T, H); causal, so right padding changes nothing
+        out.append(top[torch.arange(len(chunk)), at])
+    return torch.cat(out)
+
+
+def gpt_probe_by_side(gpt: torch.nn.Module, vocab, train: Sequence, test: Sequence, seed: int,
+                      at_cue: bool) -> dict[str, float]:
+    """Accuracy of notebook 12's sense probe on GPT's top layer, on the left-cue and the right-cue test words."""
+    y_train = torch.tensor([e.sense_id for e in train])
+    y_test = torch.tensor([e.sense_id for e in test])
+    hits = (probe_predictions(gpt_top_layer(gpt, vocab, train, at_cue), y_train, gpt_top_layer(gpt, vocab, test, at_cue),
+                              seed=seed) == y_test).float()
+    left = torch.tensor([e.cue_side == "left" for e in test])
+    return {"left": hits[left].mean().item(), "right": hits[~left].mean().item(), "all": hits.mean().item()}
+
+
 @checker
-def check_perplexity(fn: Callable[[list[list[float]]], float]) -> bool:
-    """``fn(logprobs) -> float``: the perplexity of sentences given each token's natural log-probability
-    (one list per sentence): exp of minus the mean over *all tokens* (not over sentences)."""
-    name = "check_perplexity"
-    cases = ([[-1.0, -2.0], [-0.5]], [[-0.1, -0.2, -0.3, -3.0]], [[-2.0], [-1.0, -1.0, -1.0]])
-    for logprobs in cases:
-        got = attempt(name, fn, [list(x) for x in logprobs])
-        flat = [x for s in logprobs for x in s]
-        want = math.exp(-sum(flat) / len(flat))
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            return report(name, False, f"return a number, got {got!r:.60}")
-        per_sentence = math.exp(-sum(sum(s) / len(s) for s in logprobs) / len(logprobs))
-        if abs(value - want) < 1e-6:
-            continue
-        if abs(value - per_sentence) < 1e-6:
-            return report(name, False, "average over all tokens together, not sentence by sentence.")
-        if abs(value - math.exp(sum(flat) / len(flat))) < 1e-6:
-            return report(name, False, "minus: perplexity is exp of the *negative* mean log-probability (>= 1).")
-        return report(name, False, f"for {logprobs} expected {want:.4f}, got {value:.4f}")
-    return report(name, True, "correct: exp(-mean log p) over every predicted token.")
+def check_gpt_at_cue(answer: float, gpt: torch.nn.Module, vocab, train: Sequence, test: Sequence, seed: int) -> bool:
+    """``answer``: the right-cue accuracy of the sense probe on GPT's top layer read at the later of each word and
+    its cue, within 0.001; recomputed from the notebook's ``gpt``, ``vocab``, probe examples and ``seed``."""
+    name = "check_gpt_at_cue"
+    value = number(name, answer)
+    if not (hasattr(gpt, "hidden_states") and hasattr(vocab, "bos_id") and isinstance(train, Sequence)
+            and isinstance(test, Sequence) and len(train) > 0 and len(test) > 0 and isinstance(seed, int)):
+        return report(name, False, "pass the notebook's `gpt`, `vocab`, `probe_train`, `probe_test` and `seed` after "
+                                   "your answer.")
+    later = gpt_probe_by_side(gpt, vocab, train, test, seed, at_cue=True)
+    if abs(value - later["right"]) <= 1e-3:
+        at_word = gpt_probe_by_side(gpt, vocab, train, test, seed, at_cue=False)
+        return report(name, True, f"correct: right-cue senses {later['right']:.3f} once GPT has read the cue, "
+                                  f"{at_word['right']:.3f} at the word itself.")
+    if abs(value - later["all"]) <= 1e-3:
+        return report(name, False, "that is over every test word: count the right-cue words only.")
+    if abs(value - gpt_probe_by_side(gpt, vocab, train, test, seed, at_cue=False)["right"]) <= 1e-3:
+        return report(name, False, "that is GPT read at the word, before its cue: read it at the cue's position "
+                                   "(the later of the word and the cue), for the training and the test words.")
+    return report(name, False, f"the probe on GPT's top layer read at max(word, cue) + 1 gives another right-cue "
+                               f"accuracy than {value:.3f}: train it with probe_predictions(..., seed=seed) on all the "
+                               "training words, then score the right-cue test words.")

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import torch
 
-from course_lib.checks.core import attempt, checker, close, report
+from course_lib.checks.core import attempt, checker, close, number, report
+from course_lib.core import train_probe
 from course_lib.elmo import BiLM
-
-
-@checker
-def check_scalar_mix(fn: Callable) -> bool:
-    """``fn(layers, w, gamma) -> gamma * sum_j softmax(w)_j * layers[j]``."""
-    name = "scalar mix"
-    g = torch.Generator().manual_seed(0)
-    layers = [torch.randn(2, 3, 4, generator=g) for _ in range(3)]
-    w, gamma = torch.tensor([0.3, -1.2, 2.0]), torch.tensor(1.5)
-    out = attempt(name, fn, layers, w, gamma)
-    s = torch.softmax(w, 0)
-    expected = gamma * sum(s[j] * h for j, h in enumerate(layers))
-    if close(out, expected):
-        return report(name, True, "γ · Σ_j softmax(w)_j h_j, as in the paper")
-    if close(out, gamma * sum(w[j] * h for j, h in enumerate(layers))):
-        return report(name, False, "the weights must go through a softmax first, so that they sum to 1")
-    return report(name, False, f"expected shape {tuple(expected.shape)} and γ · Σ_j softmax(w)_j h_j")
 
 
 @checker
@@ -59,32 +44,43 @@ def check_reverse(fn: Callable) -> bool:
     return report(name, False, "reverse x[b, :lengths[b]] and keep x[b, lengths[b]:] as it is")
 
 
-@checker
-def check_joint_loss(fn: Callable) -> bool:
-    """``fn(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> forward NLL + backward NLL``.
+REVERSED_SENTENCES = 1000  # the first test sentences of exercise 3 (notebook 03)
 
-    Logits (B, T, V), targets (B, T); target 0 ([PAD]) is not predicted. Each NLL is the mean over the
-    predicted tokens of its direction, in nats.
-    """
-    name = "joint biLM loss"
-    g = torch.Generator().manual_seed(1)
-    fl, bl = torch.randn(2, 4, 6, generator=g), torch.randn(2, 4, 6, generator=g)
-    ft = torch.tensor([[2, 3, 4, 1], [5, 1, 0, 0]])
-    bt = torch.tensor([[4, 3, 2, 5], [3, 5, 0, 0]])
-    out = attempt(name, fn, fl, ft, bl, bt)
-    out = torch.as_tensor(out)
-    ce = torch.nn.functional.cross_entropy
-    f = ce(fl.flatten(0, 1), ft.flatten(), ignore_index=0)
-    b = ce(bl.flatten(0, 1), bt.flatten(), ignore_index=0)
-    if close(out, f + b):
-        return report(name, True, "mean forward NLL + mean backward NLL, padding ignored: log p of the sentence "
-                                  "under each direction, added")
-    if close(out, (f + b) / 2):
-        return report(name, False, "the paper maximizes the sum of the two log-likelihoods, not their mean")
-    unmasked = ce(fl.flatten(0, 1), ft.flatten()) + ce(bl.flatten(0, 1), bt.flatten())
-    if close(out, unmasked):
-        return report(name, False, "padding positions (target 0) must not count: use ignore_index")
-    return report(name, False, f"expected {float(f + b):.4f} (forward {float(f):.4f} + backward {float(b):.4f})")
+
+def reversed_perplexities(bilm: BiLM, sentences: Sequence[Sequence[str]]) -> tuple[float, float]:
+    """(forward, backward) perplexity of ``bilm`` on the first ``REVERSED_SENTENCES`` sentences, word order
+    reversed: the forward LSTMs then read each sentence from its end, as the backward ones were trained to."""
+    with torch.no_grad():
+        return bilm.perplexities([list(s)[::-1] for s in sentences[:REVERSED_SENTENCES]])
+
+
+def _as_written(bilm: BiLM, sentences: Sequence[Sequence[str]]) -> float:
+    with torch.no_grad():
+        return bilm.perplexities([list(s) for s in sentences[:REVERSED_SENTENCES]])[0]
+
+
+@checker
+def check_reversed_perplexity(answer: float, bilm: BiLM, sentences: Sequence[Sequence[str]]) -> bool:
+    """``answer``: the forward LM's perplexity on the first 1,000 test ``sentences`` with their words reversed
+    (within 0.1 %), recomputed from the notebook's ``bilm``."""
+    name = "check_reversed_perplexity"
+    value = number(name, answer)
+    if not (isinstance(bilm, BiLM) and isinstance(sentences, Sequence) and len(sentences) > 0):
+        return report(name, False, "pass the notebook's `bilm` and `test_sentences` after your answer.")
+    forward, backward = reversed_perplexities(bilm, sentences)
+    if math.isclose(value, forward, rel_tol=1e-3):
+        as_read = _as_written(bilm, sentences)
+        return report(name, True, f"correct: {forward:.3f} reading backwards against {as_read:.3f} reading "
+                                  "forwards, with the same weights: each direction's LSTMs learned one job.")
+    if math.isclose(value, backward, rel_tol=1e-3):
+        return report(name, False, "that is the backward LM on the reversed sentences (the second number "
+                                   "perplexities returns): the question is about the forward one.")
+    if math.isclose(value, _as_written(bilm, sentences), rel_tol=1e-3):
+        return report(name, False, "that is the forward perplexity of the sentences as written: reverse the words "
+                                   "of each sentence first (s[::-1]).")
+    return report(name, False, f"the forward LM on the first {REVERSED_SENTENCES} test sentences, reversed, does "
+                               f"not give {value:.3f}: bilm.perplexities([s[::-1] for s in "
+                               f"test_sentences[:{REVERSED_SENTENCES}]]) returns (forward, backward).")
 
 
 @checker
@@ -131,3 +127,37 @@ def check_within_across(fn: Callable) -> bool:
     if close(got, torch.stack([(x @ x.T)[same & off].mean(), (x @ x.T)[~same].mean()])):
         return report(name, False, "cosine similarity divides the dot product by both vectors' lengths")
     return report(name, False, f"expected ({float(within):.3f}, {float(across):.3f}) on the example")
+
+
+FEW_LABELS = 100  # training tokens of the few-label probe (notebook 04, exercise 3)
+
+
+def few_label_accuracy(train: Sequence[torch.Tensor], y_train: torch.Tensor, test: Sequence[torch.Tensor],
+                       y_test: torch.Tensor, seed: int, layer: int = 1, n: int = FEW_LABELS) -> float:
+    """Test accuracy of notebook 04's linear probe on one layer, trained on the first ``n`` tokens only."""
+    return train_probe(train[layer][:n], y_train[:n], test[layer], y_test, seed=seed)
+
+
+@checker
+def check_few_labels(answer: float, train: Sequence[torch.Tensor], y_train: torch.Tensor,
+                     test: Sequence[torch.Tensor], y_test: torch.Tensor, seed: int) -> bool:
+    """``answer``: test accuracy of the layer-1 sense probe trained on the first 100 training tokens (within
+    0.001), recomputed with ``train_probe`` from the notebook's features and labels."""
+    name = "check_few_labels"
+    value = number(name, answer)
+    if not (isinstance(train, Sequence) and len(train) > 1 and isinstance(y_train, torch.Tensor)
+            and isinstance(test, Sequence) and isinstance(y_test, torch.Tensor) and isinstance(seed, int)):
+        return report(name, False, "pass the notebook's `S_train, ys_train, S_test, ys_test, seed` after your "
+                                   "answer.")
+    want = few_label_accuracy(train, y_train, test, y_test, seed)
+    if abs(value - want) <= 1e-3:
+        full = train_probe(train[1], y_train, test[1], y_test, seed=seed)
+        return report(name, True, f"correct: {want:.3f} from {FEW_LABELS} labelled tokens, against {full:.3f} "
+                                  f"from all {len(y_train)}.")
+    if abs(value - few_label_accuracy(train, y_train, test, y_test, seed, layer=0)) <= 1e-3:
+        return report(name, False, "that is layer 0, the static token layer: probe layer 1, the first LSTM layer.")
+    if abs(value - train_probe(train[1], y_train, test[1], y_test, seed=seed)) <= 1e-3:
+        return report(name, False, f"that is the probe trained on all {len(y_train)} tokens: keep only the first "
+                                   f"{FEW_LABELS} (x[:{FEW_LABELS}], y[:{FEW_LABELS}]).")
+    return report(name, False, f"expected the test accuracy of train_probe on layer 1's first {FEW_LABELS} training "
+                               f"tokens (seed={seed}), tested on every test token; you gave {value:.3f}.")

@@ -1,54 +1,14 @@
-"""Checkers for the exercises of notebook 10 (fine-tuning BERT): span decoding, span F1, labels on first
-pieces, and the parameter count of feature-based use."""
+"""Checkers for the exercises of notebook 10 (fine-tuning BERT): span F1, labels on first pieces, the parameter
+count of feature-based use, and question answering without "no answer"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from course_lib.bert import best_spans, span_f1
-from course_lib.checks.core import attempt, checker, report
-
-
-@checker
-def check_best_span(fn: Callable[[torch.Tensor, torch.Tensor, int], tuple[int, int] | None]) -> bool:
-    """``fn(start (T,), end (T,), max_answer_length) -> (s, e)`` or ``None`` (no answer).
-
-    Position 0 is [CLS]: a span lies in 1..T-1, has s <= e < s + max_answer_length and scores
-    start[s] + end[e]; the answer is None when start[0] + end[0] beats every allowed span.
-    """
-    name = "check_best_span"
-    cases = [
-        (torch.tensor([0.0, 1.0, 5.0, 0.0, 0.0]), torch.tensor([0.0, 4.0, 0.0, 3.0, 0.0]), 30),  # best pair has s > e
-        (torch.tensor([9.0, 1.0, 2.0, 0.0]), torch.tensor([9.0, 0.0, 1.0, 0.0]), 30),  # [CLS] wins: no answer
-        (torch.tensor([0.0, 3.0, 0.0, 0.0, 0.0]), torch.tensor([0.0, 0.0, 0.0, 0.0, 4.0]), 2),  # too long
-        (torch.tensor([-5.0, 2.0, 0.0]), torch.tensor([-5.0, 0.0, 1.0]), 30),
-    ]
-    g = torch.Generator().manual_seed(0)
-    cases += [(torch.randn(9, generator=g) * 2, torch.randn(9, generator=g) * 2, 3) for _ in range(20)]
-    for start, end, max_len in cases:
-        got = attempt(name, fn, start.clone(), end.clone(), max_len)
-        want = best_spans(start[None], end[None], max_answer_length=max_len)[0]
-        if got is not None and not (isinstance(got, (tuple, list)) and len(got) == 2):
-            return report(name, False, f"return a pair (s, e) of ints or None, got {got!r}.")
-        got = None if got is None else (int(got[0]), int(got[1]))
-        if got == want:
-            continue
-        if got is not None and got[0] > got[1]:
-            return report(name, False, f"span {got} starts after it ends: only s <= e is allowed.")
-        if got is not None and got[1] - got[0] >= max_len:
-            return report(name, False, f"span {got} is longer than max_answer_length={max_len}: keep e < s + "
-                                       f"max_answer_length.")
-        if got is not None and 0 in got:
-            return report(name, False, "position 0 is [CLS]: it is never part of an answer, only the no-answer "
-                                       "score start[0] + end[0].")
-        if want is None:
-            return report(name, False, f"start {start.tolist()}, end {end.tolist()}: the [CLS] score "
-                                       f"{(start[0] + end[0]).item():.1f} beats every span, so the answer is None.")
-        return report(name, False, f"start {start.tolist()}, end {end.tolist()}, max length {max_len}: expected "
-                                   f"{want}, got {got}.")
-    return report(name, True, "correct: the best legal span, and None when [CLS] wins (SQuAD 2.0).")
+from course_lib.bert import best_spans, evaluate_qa, exact_match, predict, span_f1, span_words
+from course_lib.checks.core import attempt, checker, number, report
 
 
 @checker
@@ -139,3 +99,52 @@ def check_feature_parameters(fn: Callable[[int, int, int], int]) -> bool:
             return report(name, False, "the linear head has a bias: K more parameters.")
         return report(name, False, f"H={H}, L={L}, K={K}: expected {want}, got {got}.")
     return report(name, True, "correct: a frozen encoder leaves only the mix and the head to learn.")
+
+
+def forced_exact_match(model: torch.nn.Module, batches: Sequence[Mapping], examples: Sequence,
+                       max_answer_length: int = 30) -> dict[str, float]:
+    """Exact match of notebook 10's QA model when "no answer" is not allowed: the [CLS] scores are set to -inf,
+    so every question gets its best span. Over all questions, the answerable ones and the unanswerable ones."""
+    rows = sum(len(batch["word_index"]) for batch in batches)
+    if rows != len(examples):
+        raise ValueError(f"the batches hold {rows} questions but {len(examples)} examples were given")
+    em, k = [], 0
+    for (start, end), batch in zip(predict(model, batches), batches, strict=True):
+        start, end = start.clone(), end.clone()
+        start[:, 0] = end[:, 0] = float("-inf")  # [CLS] can no longer win
+        in_context = torch.tensor(batch["word_index"]) >= 0
+        for row, span in enumerate(best_spans(start, end, in_context, max_answer_length)):
+            example = examples[k]
+            k += 1
+            em.append((exact_match(span_words(span, batch["word_index"][row], example.context), example.answer),
+                       example.span is not None))
+    answerable = [e for e, has in em if has]
+    unanswerable = [e for e, has in em if not has]
+    return {"exact_match": sum(e for e, _ in em) / len(em),
+            "answerable": sum(answerable) / max(len(answerable), 1),
+            "unanswerable": sum(unanswerable) / max(len(unanswerable), 1)}
+
+
+@checker
+def check_forced_answers(answer: float, model: torch.nn.Module, batches: Sequence[Mapping], examples: Sequence) -> bool:
+    """``answer``: exact match over all the test questions of the fine-tuned QA ``model`` when it must always answer
+    (its [CLS] scores set to -inf), within 0.001; recomputed from the notebook's ``batches`` and ``examples``."""
+    name = "check_forced_answers"
+    value = number(name, answer)
+    if not (isinstance(model, torch.nn.Module) and hasattr(model, "qa_outputs") and isinstance(batches, Sequence)
+            and isinstance(examples, Sequence) and len(examples) > 0):
+        return report(name, False, "pass the notebook's QA model (`models[\"QA\"]`), its test batches "
+                                   "(`test_batches[\"QA\"]`) and the test questions (`data[\"QA\"][1]`).")
+    forced = forced_exact_match(model, batches, examples)
+    if abs(value - forced["exact_match"]) <= 1e-3:
+        free = evaluate_qa(model, batches, examples)["exact_match"]
+        return report(name, True, f"correct: {forced['exact_match']:.3f} when it must answer, {free:.3f} when it may "
+                                  f"say no answer (the unanswerable questions now score {forced['unanswerable']:.3f}).")
+    if abs(value - evaluate_qa(model, batches, examples)["exact_match"]) <= 1e-3:
+        return report(name, False, "that is the exact match with \"no answer\" allowed: set the [CLS] scores (position "
+                                   "0 of start and end) to -inf before choosing the best span.")
+    if abs(value - forced["answerable"]) <= 1e-3:
+        return report(name, False, "that is over the answerable questions only: count every test question.")
+    return report(name, False, f"forced to answer, the model's exact match over all {len(examples)} test questions is "
+                               f"not {value:.3f}: best_spans on start and end logits whose position 0 is -inf, then "
+                               "exact_match of the span's words against each gold answer.")

@@ -1,15 +1,15 @@
-"""Checkers for the exercises of notebook 11 (looking inside BERT): a head's mass on given keys, its
-previous-token score, the uniform baseline, and within- vs across-sense cosine."""
+"""Checkers for the exercises of notebook 11 (looking inside BERT): a head's previous-token score, the uniform
+baseline, and a position head without positions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 
 import torch
 
-from course_lib.bert import mass_to_keys, offset_mass
-from course_lib.checks.core import attempt, checker, close, report
-from course_lib.elmo import within_across_cosine
+from course_lib.bert import BertModel, head_statistics, offset_mass, top_heads
+from course_lib.checks.core import attempt, checker, close, number, report
 
 
 def _attention(A: int, T: int, seed: int) -> torch.Tensor:
@@ -22,32 +22,6 @@ def _as_tensor(value) -> torch.Tensor | None:
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         return None
-
-
-@checker
-def check_mass_to(fn: Callable[[torch.Tensor, list[int]], torch.Tensor]) -> bool:
-    """``fn(attention (A, T, T), key_positions) -> (A,)``: for each head, the weight every query puts on the
-    keys at ``key_positions`` (summed over those keys), averaged over all T queries."""
-    name = "check_mass_to"
-    for A, T, keys, seed in ((2, 5, [4], 0), (3, 7, [0, 6], 1), (1, 4, [1, 2], 2), (4, 9, [8], 3)):
-        att = _attention(A, T, seed)
-        got = attempt(name, fn, att.clone(), list(keys))
-        mask = torch.zeros(1, T, dtype=torch.bool)
-        mask[0, keys] = True
-        want = mass_to_keys(att[None, None], mask, torch.ones(1, T, dtype=torch.bool))[0, 0]  # (A,)
-        got_t = _as_tensor(got)
-        if got_t is None or got_t.shape != want.shape:
-            return report(name, False, f"return one number per head, shape {tuple(want.shape)}, got {got!r:.60}")
-        if close(got_t, want, atol=1e-5):
-            continue
-        if close(got_t, att[:, :, keys].mean((1, 2)).double(), atol=1e-5) and len(keys) > 1:
-            return report(name, False, "sum over the key positions (the mass on all of them), then average over "
-                                       "the queries; you averaged over the keys too.")
-        if close(got_t, att[:, keys, :].sum(1).mean(-1).double(), atol=1e-5):
-            return report(name, False, "attention[h, query, key]: the keys are the last index, the queries the "
-                                       "middle one.")
-        return report(name, False, f"A={A}, T={T}, keys {keys}: expected {want.tolist()}, got {got_t.tolist()}.")
-    return report(name, True, "correct: sum the weights on the keys, average over the queries.")
 
 
 @checker
@@ -92,41 +66,43 @@ def check_uniform_baseline(fn: Callable[[list[int]], float]) -> bool:
     return report(name, True, "correct: a uniform head gives each of T keys 1/T; averaged over the sentences.")
 
 
+def previous_token_without_positions(bert: BertModel, tokenizer, examples: Sequence) -> tuple[tuple[int, int], float,
+                                                                                              float, float]:
+    """The best previous-token head (layer, head) of ``bert`` on ``examples``, its mass, its mass once a copy of the
+    model has all its position embeddings set to 0, and the copy's uniform baseline."""
+    before = head_statistics(bert, tokenizer, examples)
+    layer, head, mass = top_heads(before.patterns["previous token"], 1)[0]
+    blind = copy.deepcopy(bert)
+    with torch.no_grad():
+        blind.embeddings.position_embeddings.weight.zero_()
+    after = head_statistics(blind, tokenizer, examples)
+    return (layer, head), mass, float(after.patterns["previous token"][layer, head]), after.uniform
+
+
 @checker
-def check_within_across(fn: Callable[[torch.Tensor, list[int]], tuple[float, float]]) -> bool:
-    """``fn(x (N, H), senses) -> (within, across)``: subtract the mean row, then the mean cosine over pairs of
-    different rows with the same sense, and over pairs with different senses."""
-    name = "check_within_across"
-    g = torch.Generator().manual_seed(0)
-    cases = []
-    for N, H, shift in ((6, 4, 2.0), (9, 5, 0.5), (8, 3, 1.0)):
-        senses = [i % 2 for i in range(N)]
-        x = torch.randn(N, H, generator=g) + 5.0  # a large shared part: raw cosines all close to 1
-        x[torch.tensor(senses, dtype=torch.bool), 0] += shift
-        cases.append((x, senses))
-    for x, senses in cases:
-        got = attempt(name, fn, x.clone(), list(senses))
-        if not (isinstance(got, (tuple, list)) and len(got) == 2):
-            return report(name, False, f"return a pair (within, across), got {got!r:.60}")
-        try:
-            got = (float(got[0]), float(got[1]))
-        except (TypeError, ValueError):
-            return report(name, False, f"return two numbers, got {got!r:.60}")
-        want = within_across_cosine(x, senses, centered=True)
-        if max(abs(a - b) for a, b in zip(got, want, strict=True)) < 1e-5:
-            continue
-        raw = within_across_cosine(x, senses, centered=False)
-        if max(abs(a - b) for a, b in zip(got, raw, strict=True)) < 1e-5:
-            return report(name, False, "subtract the mean row first: without it every cosine is close to 1 "
-                                       f"(you got {got[0]:.3f}, {got[1]:.3f}).")
-        if abs(got[0] - want[0]) > 1e-5 and abs(got[0] - _with_self_pairs(x, senses)) < 1e-5:
-            return report(name, False, "leave out the pairs of a row with itself (cosine 1) from 'within'.")
-        return report(name, False, f"expected (within, across) = ({want[0]:.4f}, {want[1]:.4f}), "
-                                   f"got ({got[0]:.4f}, {got[1]:.4f}).")
-    return report(name, True, "correct: centred, then same-sense pairs (never a row with itself) vs different-sense pairs.")
-
-
-def _with_self_pairs(x: torch.Tensor, senses: list[int]) -> float:
-    x = torch.nn.functional.normalize(x.double() - x.double().mean(0), dim=-1)
-    labels = torch.tensor(senses)
-    return float((x @ x.T)[labels[:, None] == labels[None, :]].mean())
+def check_positions_removed(answer: float, bert: BertModel, tokenizer, examples: Sequence) -> bool:
+    """``answer``: the previous-token mass of ``bert``'s best previous-token head once the position embeddings of a
+    copy are set to 0, measured on ``examples`` with ``head_statistics`` (within 0.001); recomputed here."""
+    name = "check_positions_removed"
+    value = number(name, answer)
+    if not (isinstance(bert, BertModel) and hasattr(tokenizer, "encode") and isinstance(examples, Sequence)
+            and len(examples) > 0):
+        return report(name, False, "pass the notebook's `bert`, `tokenizer` and `examples` after your answer.")
+    (layer, head), before, after, uniform = previous_token_without_positions(bert, tokenizer, examples)
+    if abs(value - after) <= 1e-3:
+        return report(name, True, f"correct: head L{layer} H{head} gave the previous token {before:.3f}; without "
+                                  f"positions {after:.3f}, against a uniform {uniform:.3f}.")
+    if abs(value - before) <= 1e-3:
+        return report(name, False, "that is the head with its positions: set the position embeddings of a copy to 0 "
+                                   "(copy.deepcopy(bert)) and measure again.")
+    blind = copy.deepcopy(bert)
+    with torch.no_grad():
+        blind.embeddings.position_embeddings.weight.zero_()
+    best_after = top_heads(head_statistics(blind, tokenizer, examples).patterns["previous token"], 1)[0]
+    if abs(value - best_after[2]) <= 1e-3:
+        return report(name, False, f"that is the best previous-token head of the copy (L{best_after[0]} "
+                                   f"H{best_after[1]}): the question is about the head that was best with positions, "
+                                   f"L{layer} H{head}.")
+    return report(name, False, f"without positions, head L{layer} H{head} puts another mass on the previous token than "
+                               f"{value:.3f}: zero `embeddings.position_embeddings.weight` of a copy, then "
+                               "head_statistics(copy, tokenizer, examples).patterns['previous token'][layer, head].")

@@ -1,32 +1,13 @@
-"""Checkers for the exercises of notebook 02 (perplexity, add-k smoothing, LSTM parameters, TBPTT streams)."""
+"""Checkers for the exercises of notebook 02 (LSTM parameters, add-k smoothing, the best k)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from course_lib.checks.core import attempt, checker, close, report
-
-
-@checker
-def check_perplexity(fn: Callable[[list[float]], float]) -> bool:
-    """``fn(probs)``: the perplexity of a sentence from the probabilities of its actual next tokens."""
-    name = "check_perplexity"
-    for probs in ([0.5, 0.25, 1.0], [0.1] * 7, [1 / 747] * 4, [0.9, 0.05, 0.6, 0.3]):  # 2, 10, 747, ...
-        got = attempt(name, fn, list(probs))
-        want = math.exp(-sum(math.log(p) for p in probs) / len(probs))
-        try:
-            value = float(got)
-        except (TypeError, ValueError):
-            return report(name, False, f"return a number, got {type(got).__name__}.")
-        if not math.isclose(value, want, rel_tol=1e-6):
-            hint = ("that is the product of the probabilities, not a perplexity" if math.isclose(value, math.prod(probs))
-                    else "divide by the number of tokens before exp()" if math.isclose(value, math.exp(-sum(
-                        math.log(p) for p in probs))) else "perplexity = exp(-mean(log p))")
-            return report(name, False, f"for probabilities {probs} expected {want:.4f}, got {value:.4f}: {hint}.")
-    return report(name, True, "correct: a uniform choice among V words gives perplexity V.")
+from course_lib.checks.core import attempt, checker, close, number, report
 
 
 @checker
@@ -65,24 +46,40 @@ def check_lstm_parameters(fn: Callable[[int, int, int], int]) -> bool:
     return report(name, True, "correct: 4·H·(I + H) + 8·H for the first layer, 4·H·2H + 8·H for each one above.")
 
 
+def add_k_perplexity(pairs: Mapping[tuple[str, str], int], test_pairs: Sequence[tuple[str, str]],
+                     words: Sequence[str], k: float) -> float:
+    """Test perplexity of the add-k bigram model counted from ``pairs`` ((a, b) -> count), on ``test_pairs``."""
+    index = {w: i for i, w in enumerate(words)}
+    counts = torch.zeros(len(words), len(words), dtype=torch.float64)
+    for (a, b), c in pairs.items():
+        counts[index[a], index[b]] = c
+    a = torch.tensor([index[x] for x, _ in test_pairs])
+    b = torch.tensor([index[y] for _, y in test_pairs])
+    probs = (counts[a, b] + k) / (counts.sum(1)[a] + k * len(words))
+    return math.exp(-probs.log().mean().item())
+
+
+ADD_K_VALUES = (1.0, 0.1, 0.01, 0.001)
+
+
 @checker
-def check_batchify(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> bool:
-    """``fn(stream (N,), batch_size)``: (B, N // B), row b = the b-th contiguous stretch of the stream."""
-    name = "check_batchify"
-    for n, b in ((12, 3), (10, 3), (7, 7)):
-        stream = torch.arange(100, 100 + n)
-        got = attempt(name, fn, stream.clone(), b)
-        want = stream[: (n // b) * b].view(b, n // b)
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            return report(name, False, f"for N={n}, B={b} expected shape {tuple(want.shape)}, got "
-                                       f"{tuple(getattr(got, 'shape', ())) or type(got).__name__}: drop the "
-                                       f"last N % B tokens.")
-        if torch.equal(got, want):
-            continue
-        if torch.equal(got, stream[: (n // b) * b].view(n // b, b).T):
-            return report(name, False, "the rows interleave the stream: each row must be one contiguous stretch "
-                                       "(reshape to (B, N // B) directly, no transpose).")
-        else:
-            return report(name, False, f"wrong values for N={n}, B={b}: row b holds tokens "
-                                       "b·(N // B) ... (b + 1)·(N // B) - 1.")
-    return report(name, True, "correct: each row is a stream the LSTM can read on, chunk after chunk.")
+def check_best_add_k(answer: float, pairs: Mapping, test_pairs: Sequence, vocab) -> bool:
+    """``answer``: the lowest test perplexity of an add-k bigram over k in 1, 0.1, 0.01, 0.001 (within 0.001),
+    recomputed from the notebook's training bigram counts ``pairs``, ``test_pairs`` and ``vocab``."""
+    name = "check_best_add_k"
+    value = number(name, answer)
+    if not (isinstance(pairs, Mapping) and isinstance(test_pairs, Sequence) and hasattr(vocab, "itos")):
+        return report(name, False, "pass the notebook's `pairs`, `test_pairs` and `vocab` (section 4) after your "
+                                   "answer.")
+    table = {k: add_k_perplexity(pairs, test_pairs, vocab.itos, k) for k in ADD_K_VALUES}
+    best = min(table, key=table.get)
+    if abs(value - table[best]) <= 1e-3:
+        return report(name, True, f"correct: k = {best:g} gives {table[best]:.3f}; k = 1 (add-one) gives "
+                                  f"{table[1.0]:.3f}.")
+    if value in ADD_K_VALUES:
+        return report(name, False, f"you gave k = {value:g}; the answer is the test perplexity that the best k gives.")
+    other = next((k for k, ppl in table.items() if abs(value - ppl) <= 1e-3), None)
+    if other is not None:
+        return report(name, False, f"{value:.3f} is the perplexity at k = {other:g}, but another k does better.")
+    return report(name, False, f"none of the four k gives {value:.3f}: smooth the training bigram counts with "
+                               "add_k, then exp(-mean log p(b | a)) over every test bigram (test_pairs).")

@@ -1,12 +1,13 @@
-"""Checkers for the exercises of notebook 00 (softmax, temperature, reproducible draws)."""
+"""Checkers for the exercises of notebook 00 (softmax, the temperature of a tie, the perplexity bound)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
-from course_lib.checks.core import attempt, checker, close, report
+from course_lib.checks.core import attempt, checker, close, number, report
 
 
 @checker
@@ -31,29 +32,73 @@ def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     return report(name, True, "correct.")
 
 
-@checker
-def check_temperature(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> bool:
-    """``fn(scores, temperature)``: softmax(scores / T); low T approaches one-hot, high T uniform."""
-    name = "check_temperature"
-    scores = torch.tensor([2.0, 1.0, 0.5, -1.0])
-    for t in (0.05, 1.0, 3.0, 100.0):
-        got = attempt(name, fn, scores.clone(), t)
-        if not close(got, torch.softmax(scores / t, dim=-1), atol=1e-4):
-            return report(name, False, f"wrong values at temperature {t}: divide the scores by T, then softmax.")
-    return report(name, True, "correct: low temperature sharpens, high temperature flattens.")
+def _top_probability(scores: torch.Tensor, temperature: float) -> float:
+    return torch.softmax(scores.double() / temperature, dim=-1).max().item()
+
+
+def temperature_for(scores: torch.Tensor, share: float) -> float:
+    """The temperature T > 0 at which the largest of softmax(scores / T) equals ``share`` (bisection on log T).
+
+    The largest probability falls from 1 (T -> 0) to 1/n (T -> inf), so any share in between has one T.
+    """
+    low, high = math.log(1e-3), math.log(1e3)
+    for _ in range(100):
+        mid = (low + high) / 2
+        if _top_probability(scores, math.exp(mid)) > share:
+            low = mid
+        else:
+            high = mid
+    return math.exp((low + high) / 2)
 
 
 @checker
-def check_reproducible(fn: Callable[[int], torch.Tensor]) -> bool:
-    """``fn(seed)`` must return the same random tensor for the same seed and another for another seed."""
-    name = "check_reproducible"
-    first = attempt(name, fn, 0)
-    second = attempt(name, fn, 0)
-    other = attempt(name, fn, 1)
-    if not all(isinstance(t, torch.Tensor) for t in (first, second, other)):
-        return report(name, False, "return a torch tensor drawn at random, e.g. torch.randn(3).")
-    if not torch.equal(first, second):
-        return report(name, False, "two calls with seed 0 gave different tensors: call seed_everything(seed) first.")
-    if torch.equal(first, other):
-        return report(name, False, "seeds 0 and 1 gave the same tensor: use the seed you are given.")
-    return report(name, True, "correct: same seed, same numbers.")
+def check_half_temperature(answer: float, scores: torch.Tensor) -> bool:
+    """``answer``: the temperature at which the most probable word of ``scores`` gets probability 0.5
+    (within 1 %), measured by trying temperatures on the notebook's ``scores``."""
+    name = "check_half_temperature"
+    t = number(name, answer)
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 1 or len(scores) < 3:
+        return report(name, False, "pass the notebook's `scores` (the four scores of section 3) as the second "
+                                   "argument; run section 3 first.")
+    if t <= 0:
+        return report(name, False, f"a temperature must be positive, got {t}.")
+    want = temperature_for(scores, 0.5)
+    if abs(t - want) <= 0.01 * want:
+        return report(name, True, f"correct: at T = {want:.3f} the favourite's probability has fallen from "
+                                  f"{_top_probability(scores, 1.0):.3f} (T = 1) to one half.")
+    p = _top_probability(scores, t)
+    way = "too low: raise T, which flattens the distribution" if p > 0.5 else "too high: lower T"
+    return report(name, False, f"at T = {t:g} the most probable word gets {p:.3f}, not 0.5; {way}.")
+
+
+def _bound_cases() -> list:
+    from course_lib.data import toyworld_corpus
+
+    return [list(toyworld_corpus("validation", seed=seed, num_documents=n).sentences())
+            for seed, n in ((0, 12), (3, 5))]
+
+
+@checker
+def check_perplexity_bound(fn: Callable) -> bool:
+    """``fn(sentences) -> float``: exp(-Σ log p(s) / N) over toy-world sentences, N = words + one <eos> each."""
+    name = "check_perplexity_bound"
+    from course_lib.data import toy_world
+
+    world = toy_world()
+    for sentences in _bound_cases():
+        got = attempt(name, fn, list(sentences))
+        value = number(name, got)
+        want = world.perplexity_bound(sentences).perplexity
+        if math.isclose(value, want, rel_tol=1e-6):
+            continue
+        logp = sum(s.logprob for s in sentences)
+        words = sum(len(s.tokens) for s in sentences)
+        per_sentence = math.exp(-sum(s.logprob / (len(s.tokens) + 1) for s in sentences) / len(sentences))
+        hints = [(math.exp(-logp / words), "count one <eos> per sentence in N: the model also predicts the end"),
+                 (math.exp(logp / (words + len(sentences))), "the sign: perplexity is exp of *minus* the mean "
+                                                               "log-probability, so it is at least 1"),
+                 (per_sentence, "average over all tokens together, not sentence by sentence"),
+                 (-logp / (words + len(sentences)), "that is the cross-entropy in nats: take its exp()")]
+        hint = next((h for v, h in hints if math.isclose(value, v, rel_tol=1e-6)), "exp(-Σ log p(s) / N)")
+        return report(name, False, f"for {len(sentences)} sentences expected {want:.4f}, got {value:.4f}: {hint}.")
+    return report(name, True, "correct: no model can beat this perplexity on these sentences.")

@@ -282,7 +282,7 @@ print(f"{len(GLOSSARY)} terms")
 # ## Exercises
 #
 # Each exercise has a checker from `course_lib.checks` that tells you what is right or wrong.
-# Fill in the function, run the cell, read the message. Worked solutions follow below.
+# Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
 # **Exercise 1 · softmax.** Write `softmax(x)` over the last dimension. It must not overflow for
 # large inputs such as `[1000, 1001, 1002]` (hint: softmax(x) = softmax(x − max x)).
@@ -298,30 +298,35 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
 done = checks.check_softmax(softmax)
 
 # %% [markdown]
-# **Exercise 2 · temperature.** Write `softmax_with_temperature(scores, temperature)`.
+# **Exercise 2 · how hot for a tie? (investigate)** In section 3, "bank" is the most probable of
+# the four words at every temperature, and the figure shows its share falling as T grows. At which
+# temperature does "bank" get exactly one half of the probability? Try temperatures on `scores`
+# (the slider, or `torch.softmax(scores / T, dim=-1)` in a loop), narrow it down, and set
+# `half_temperature` to the T you found, within 1 %.
 
 # %%
-def softmax_with_temperature(scores: torch.Tensor, temperature: float) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks.check_temperature(softmax_with_temperature)
+half_temperature = ...  # your answer: a number
+done = checks.check_half_temperature(half_temperature, scores)
 
 # %% [markdown]
-# **Exercise 3 · reproducible draws.** Write `draw(seed)` that returns `torch.randn(3)` and gives
-# the same three numbers every time it is called with the same seed.
+# **Exercise 3 · the best perplexity, by hand.** Section 2 printed the best perplexity any
+# sentence-level language model can reach on the validation sentences. Compute it yourself: write
+# `perplexity_bound(sentences)` for a list of toy-world sentences, each with its exact
+# log-probability `s.logprob` (natural log) and its words `s.tokens`. The perplexity is the
+# exponential of minus the mean log-probability per predicted token, where every sentence has its
+# words and one end-of-sentence token to predict. It should reproduce `bound.perplexity`.
 
 # %%
-def draw(seed: int) -> torch.Tensor:
+def perplexity_bound(sentences: list) -> float:
     raise NotImplementedError  # your code here
 
 
-done = checks.check_reproducible(draw)
+done = checks.check_perplexity_bound(perplexity_bound)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# Subtracting the maximum leaves the softmax unchanged (it cancels between numerator and
+# **1.** Subtracting the maximum leaves the softmax unchanged (it cancels between numerator and
 # denominator) and keeps every exponent ≤ 0, so nothing overflows.
 
 # %% tags=["solution"]
@@ -331,15 +336,34 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
     return e / e.sum(dim=-1, keepdim=True)
 
 
-def softmax_with_temperature(scores: torch.Tensor, temperature: float) -> torch.Tensor:
-    return softmax(scores / temperature)
-
-
-def draw(seed: int) -> torch.Tensor:
-    seed_everything(seed)
-    return torch.randn(3)
-
-
 assert checks.check_softmax(softmax)
-assert checks.check_temperature(softmax_with_temperature)
-assert checks.check_reproducible(draw)
+
+# %% [markdown] tags=["solution"]
+# **2.** The share of "bank" falls steadily as T grows (towards one quarter), so halving an interval
+# of temperatures that brackets one half finds it: a bisection.
+
+# %% tags=["solution"]
+low, high = 1.0, 10.0  # p(bank) > 0.5 at T = 1 (the figure), < 0.5 at T = 10
+for _ in range(30):
+    middle = (low + high) / 2
+    if torch.softmax(scores / middle, dim=-1)[0] > 0.5:
+        low = middle
+    else:
+        high = middle
+half_temperature = (low + high) / 2
+print(f"p(bank) = {torch.softmax(scores / half_temperature, dim=-1)[0]:.3f} at T = {half_temperature:.3f}")
+assert checks.check_half_temperature(half_temperature, scores)
+
+# %% [markdown] tags=["solution"]
+# **3.** Sum the log-probabilities, count the predicted tokens (words plus one end each), and take
+# the exponential of minus their ratio.
+
+# %% tags=["solution"]
+def perplexity_bound(sentences: list) -> float:
+    logprob = sum(s.logprob for s in sentences)
+    tokens = sum(len(s.tokens) + 1 for s in sentences)
+    return float(np.exp(-logprob / tokens))
+
+
+assert checks.check_perplexity_bound(perplexity_bound)
+assert abs(perplexity_bound(list(validation.sentences())) - bound.perplexity) < 1e-9

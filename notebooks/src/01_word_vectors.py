@@ -432,66 +432,51 @@ if toy:
 # ## Exercises
 #
 # Each exercise has a checker from `course_lib.checks.word_vectors` that tells you what is right or
-# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+# wrong. Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · PPMI.** Write `my_ppmi(counts)` for a (V, V) tensor of counts: PMI = log p(w, c) /
-# (p(w) p(c)), negative values set to 0, and 0 (not NaN) where the count is 0.
+# **Exercise 1 · an analogy query.** Write `my_analogy(wv, a, b, c)` returning the word d of
+# a : b :: c : d by 3CosAdd, using `wv.words` and `wv.vectors` only (not `wv.analogy`).
 
 # %%
 from course_lib.checks import word_vectors as checks_wv
 
 
-def my_ppmi(counts: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_wv.check_ppmi(my_ppmi)
-
-# %% [markdown]
-# **Exercise 2 · the negative-sampling loss.** Write `my_sgns_loss(center, context, noise)` with
-# center (B, C), context (B, C), noise (B, K, C): the mean over the batch of
-# −log σ(u_o · v_c) − Σ_k log σ(−u_k · v_c).
-
-# %%
-def my_sgns_loss(center: torch.Tensor, context: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_wv.check_sgns_loss(my_sgns_loss)
-
-# %% [markdown]
-# **Exercise 3 · an analogy query.** Write `my_analogy(wv, a, b, c)` returning the word d of
-# a : b :: c : d by 3CosAdd, using `wv.words` and `wv.vectors` only (not `wv.analogy`).
-
-# %%
 def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
     raise NotImplementedError  # your code here
 
 
 done = checks_wv.check_analogy(my_analogy)
 
+# %% [markdown]
+# **Exercise 2 · the noise distribution.** Skip-gram draws its K noise words with probability
+# p(w) ∝ count(w)^0.75 (section 5). Write `noise_distribution(counts, exponent)` for a 1-D tensor of
+# word counts: the probability of drawing each word. What does the exponent do to a rare word?
+
+# %%
+def noise_distribution(counts: torch.Tensor, exponent: float) -> torch.Tensor:
+    raise NotImplementedError  # your code here
+
+
+done = checks_wv.check_noise_distribution(noise_distribution)
+
+# %% [markdown]
+# **Exercise 3 · more dimensions, better vectors? (investigate)** PPMI-SVD keeps the top `dim` = 30
+# directions of the PPMI matrix. Rebuild it with 60 dimensions instead (the same corpus, window and
+# `min_count`; the co-occurrence counts of section 4 can be reused), measure its category
+# precision@5 as in section 6, and set `ppmi_precision_60` to that number (three decimals).
+# Better or worse than at 30, and why might that be? (Needs the toy world's word classes.)
+
+# %%
+ppmi_precision_60 = ...  # your answer: a number
+done = checks_wv.check_ppmi_dimensions(ppmi_precision_60, counts, count_words, word_class if toy else None)
+
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# PPMI: probabilities from counts, then log and clamp; `torch.where` keeps zero counts at zero.
-# SGNS: `noise @ center.unsqueeze(-1)` gives the K noise scores of each pair at once. Analogy:
-# normalise every vector first, so each word counts by direction only; then b − a + c and the
+# **1.** Normalise every vector first, so each word counts by direction only; then b − a + c and the
 # highest cosine among the other words.
 
 # %% tags=["solution"]
-def my_ppmi(counts: torch.Tensor) -> torch.Tensor:
-    counts = counts.double()
-    p_wc = counts / counts.sum()
-    p_w, p_c = p_wc.sum(1, keepdim=True), p_wc.sum(0, keepdim=True)
-    return torch.where(counts > 0, torch.log(p_wc / (p_w * p_c)).clamp(min=0), 0.0)
-
-
-def my_sgns_loss(center: torch.Tensor, context: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-    positive = torch.nn.functional.logsigmoid((center * context).sum(-1))  # (B,)
-    negative = torch.nn.functional.logsigmoid(-(noise @ center.unsqueeze(-1)).squeeze(-1))  # (B, K)
-    return -(positive + negative.sum(-1)).mean()
-
-
 def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
     unit = wv.vectors / wv.vectors.norm(dim=1, keepdim=True)
     i = {w: k for k, w in enumerate(wv.words)}
@@ -500,6 +485,29 @@ def my_analogy(wv: WordVectors, a: str, b: str, c: str) -> str:
     return wv.words[int(scores.argmax())]
 
 
-assert checks_wv.check_ppmi(my_ppmi)
-assert checks_wv.check_sgns_loss(my_sgns_loss)
 assert checks_wv.check_analogy(my_analogy)
+
+# %% [markdown] tags=["solution"]
+# **2.** Raise, then normalise. An exponent below 1 flattens the distribution: frequent words are
+# drawn less often than their frequency, rare ones more often, so the rare words also get pushed
+# away from contexts they do not belong to.
+
+# %% tags=["solution"]
+def noise_distribution(counts: torch.Tensor, exponent: float) -> torch.Tensor:
+    weights = counts.double() ** exponent
+    return (weights / weights.sum()).to(counts.dtype)
+
+
+assert checks_wv.check_noise_distribution(noise_distribution)
+
+# %% [markdown] tags=["solution"]
+# **3.** `ppmi` and `svd_vectors` are the two steps of `ppmi_svd`; starting from the counts skips the
+# counting. The printed line compares the two dimensions.
+
+# %% tags=["solution", "nbval-ignore-output"]
+if toy:
+    vectors_60 = WordVectors(count_words, svd_vectors(ppmi(counts, alpha=0.75), 60))
+    ppmi_precision_60 = category_precision(vectors_60, word_class, k=5)
+    print(f"category precision@5 of PPMI-SVD: {precision['PPMI-SVD']:.3f} at {dim} dimensions, "
+          f"{ppmi_precision_60:.3f} at 60")
+    assert checks_wv.check_ppmi_dimensions(ppmi_precision_60, counts, count_words, word_class if toy else None)

@@ -466,20 +466,21 @@ if corpus == "toyworld":
 # ## Exercises
 #
 # Each exercise has a checker in `course_lib.checks.language_models` that tells you what is right or
-# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+# wrong. Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · perplexity.** Write `sentence_perplexity(probs)`: given the probabilities a model
-# gave to each actual next token of a text (words and `<eos>`), return the perplexity.
+# **Exercise 1 · the size of an LSTM.** Write `lstm_parameters(input_size, hidden_size, num_layers)`,
+# the number of parameters of `nn.LSTM(input_size, hidden_size, num_layers)`, from the gate
+# equations of section 5 (torch keeps two bias vectors per layer, b_ih and b_hh).
 
 # %%
 from course_lib.checks import language_models as lm_checks
 
 
-def sentence_perplexity(probs: list[float]) -> float:
+def lstm_parameters(input_size: int, hidden_size: int, num_layers: int) -> int:
     raise NotImplementedError  # your code here
 
 
-done = lm_checks.check_perplexity(sentence_perplexity)
+done = lm_checks.check_lstm_parameters(lstm_parameters)
 
 # %% [markdown]
 # **Exercise 2 · add-k smoothing.** Write `add_k(counts, k)`: given a (V, V) tensor of bigram
@@ -494,64 +495,21 @@ def add_k(counts: torch.Tensor, k: float) -> torch.Tensor:
 done = lm_checks.check_add_k(add_k)
 
 # %% [markdown]
-# **Exercise 3 · the size of an LSTM.** Write `lstm_parameters(input_size, hidden_size, num_layers)`,
-# the number of parameters of `nn.LSTM(input_size, hidden_size, num_layers)`, from the gate
-# equations of section 5 (torch keeps two bias vectors per layer, b_ih and b_hh).
+# **Exercise 3 · which k? (investigate)** Add-one (k = 1) is the textbook choice. Count the
+# training bigrams into a (V, V) tensor (`pairs` holds them, `vocab.itos` orders the words), smooth it
+# with your `add_k` for k = 1, 0.1, 0.01 and 0.001, and measure each model's test perplexity on
+# `test_pairs` (exp of minus the mean log p(b | a) over every test bigram). Set `best_add_k` to the
+# lowest perplexity you find (three decimals), and compare it with the Kneser–Ney bigram of
+# section 4. Why does a large k hurt?
 
 # %%
-def lstm_parameters(input_size: int, hidden_size: int, num_layers: int) -> int:
-    raise NotImplementedError  # your code here
-
-
-done = lm_checks.check_lstm_parameters(lstm_parameters)
-
-# %% [markdown]
-# **Exercise 4 · streams for truncated BPTT.** Write `batchify(stream, batch_size)`: cut a 1-D
-# tensor of N token ids into a (B, N // B) tensor whose row b is the b-th contiguous stretch of the
-# stream (drop the last N % B tokens). Chunks of its columns are then what `tbptt_step` reads.
-
-# %%
-def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = lm_checks.check_batchify(batchify)
+best_add_k = ...  # your answer: a number
+done = lm_checks.check_best_add_k(best_add_k, pairs, test_pairs, vocab)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** Perplexity is the exponential of the mean negative log-probability; a product of
-# probabilities would shrink with the length of the text, a mean per token does not.
-
-# %% tags=["solution"]
-def sentence_perplexity(probs: list[float]) -> float:
-    return math.exp(-sum(math.log(p) for p in probs) / len(probs))
-
-
-assert lm_checks.check_perplexity(sentence_perplexity)
-
-# %% [markdown] tags=["solution"]
-# **2.** Adding k to every count adds k·V to every row's total. An unseen context (a row of zeros)
-# gets the uniform distribution. Add-k is easy but gives unseen words too much: on the toy world,
-# the add-k bigram below is worse than the Kneser–Ney bigram of section 4.
-
-# %% tags=["solution"]
-def add_k(counts: torch.Tensor, k: float) -> torch.Tensor:
-    return (counts + k) / (counts.sum(dim=1, keepdim=True) + k * counts.shape[1])
-
-
-assert lm_checks.check_add_k(add_k)
-
-ids = {w: i for i, w in enumerate(vocab.itos)}
-bigram_counts = torch.zeros(len(vocab), len(vocab))
-for (a, b), c in pairs.items():
-    bigram_counts[ids[a], ids[b]] = c
-add_k_probs = add_k(bigram_counts, 0.1)
-add_k_nats = -np.mean([math.log(add_k_probs[ids[a], ids[b]]) for a, b in test_pairs])
-print(f"test perplexity: add-0.1 bigram {math.exp(add_k_nats):.3f}, Kneser–Ney bigram {baselines['bigram']:.3f}")
-
-# %% [markdown] tags=["solution"]
-# **3.** Each of the 4 gates has a weight matrix for the input (H × I), one for the previous h
+# **1.** Each of the 4 gates has a weight matrix for the input (H × I), one for the previous h
 # (H × H) and two biases (H); the layers above the first read the H-sized output of the layer below.
 
 # %% tags=["solution"]
@@ -565,13 +523,35 @@ assert lm_checks.check_lstm_parameters(lstm_parameters)
 print(f"the LSTM of our language model: {lstm_parameters(hidden_size, hidden_size, num_layers)} parameters")
 
 # %% [markdown] tags=["solution"]
-# **4.** A view: the first N // B tokens become row 0, the next N // B row 1, and so on. (Reshaping
-# to (N // B, B) and transposing would interleave the rows instead: each would read every B-th word.)
+# **2.** Adding k to every count adds k·V to every row's total. An unseen context (a row of zeros)
+# gets the uniform distribution.
 
 # %% tags=["solution"]
-def batchify(stream: torch.Tensor, batch_size: int) -> torch.Tensor:
-    n = stream.shape[0] // batch_size
-    return stream[: n * batch_size].view(batch_size, n)
+def add_k(counts: torch.Tensor, k: float) -> torch.Tensor:
+    return (counts + k) / (counts.sum(dim=1, keepdim=True) + k * counts.shape[1])
 
 
-assert lm_checks.check_batchify(batchify)
+assert lm_checks.check_add_k(add_k)
+
+# %% [markdown] tags=["solution"]
+# **3.** One count matrix, four smoothings. Every k takes probability from the bigrams that were
+# seen and spreads it over all V next words. With k = 1 that is far too much: most words never follow
+# a given word, and every test bigram that was seen pays for the mass they get. As k shrinks, the
+# perplexity falls towards the Kneser–Ney bigram's (the lines printed below): with this much training
+# text most test bigrams were seen, so little mass needs moving. Kneser–Ney still wins, because it
+# gives the freed mass to words in proportion to how many different words they follow.
+
+# %% tags=["solution"]
+ids = {w: i for i, w in enumerate(vocab.itos)}
+bigram_counts = torch.zeros(len(vocab), len(vocab), dtype=torch.float64)
+for (a, b), c in pairs.items():
+    bigram_counts[ids[a], ids[b]] = c
+rows = torch.tensor([ids[a] for a, _ in test_pairs])
+columns = torch.tensor([ids[b] for _, b in test_pairs])
+add_k_table = {k: math.exp(-add_k(bigram_counts, k)[rows, columns].log().mean().item()) for k in (1, 0.1, 0.01, 0.001)}
+for k, value in add_k_table.items():
+    print(f"add-{k:g} bigram: test perplexity {value:.3f}")
+print(f"Kneser–Ney bigram (section 4): {baselines['bigram']:.3f}")
+best_add_k = min(add_k_table.values())
+assert best_add_k > baselines["bigram"]
+assert lm_checks.check_best_add_k(best_add_k, pairs, test_pairs, vocab)

@@ -370,16 +370,16 @@ def backward_shift(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 done = elmo_checks.check_backward_shift(backward_shift)
 
 # %% [markdown]
-# **Exercise 3 · the joint loss.** Write `joint_loss(fwd_logits, fwd_targets, bwd_logits, bwd_targets)`:
-# the mean negative log-likelihood of each direction over its predicted tokens (target 0 is padding,
-# not a prediction), added.
+# **Exercise 3 · one LSTM for both directions? (investigate)** Section 3 gave each direction its own
+# LSTMs, arguing that one set of weights would have to do two jobs. Test what the forward LSTMs
+# learned: give the trained biLM the first 1,000 test sentences with the order of their words
+# reversed, so that the forward LM reads each sentence from its end, which is the backward LM's job.
+# Set `reversed_forward_ppl` to the forward perplexity you measure (`bilm.perplexities` returns the
+# forward and the backward one), and compare it with the forward perplexity of section 6.
 
 # %%
-def joint_loss(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = elmo_checks.check_joint_loss(joint_loss)
+reversed_forward_ppl = ...  # your answer: a number
+done = elmo_checks.check_reversed_perplexity(reversed_forward_ppl, bilm, test_sentences)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
@@ -413,13 +413,18 @@ def backward_shift(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 assert elmo_checks.check_backward_shift(backward_shift)
 
 # %% [markdown] tags=["solution"]
-# **3.** `cross_entropy` with `ignore_index=0` takes the mean over the real targets only.
+# **3.** Reverse each sentence's word list and let `perplexities` wrap it as usual. The forward LSTMs
+# now predict each word from the words that follow it in the real sentence: a job they were never
+# trained for. The printed numbers show how badly they do it: worse than a uniform guess over the
+# vocabulary, because they are confidently wrong, while the backward LSTMs do the same job within a
+# few per cent of the bound. Reading in each direction is a skill of its own; with shared weights,
+# one network would have to hold both.
 
-# %% tags=["solution"]
-def joint_loss(fwd_logits, fwd_targets, bwd_logits, bwd_targets) -> torch.Tensor:
-    f = F.cross_entropy(fwd_logits.flatten(0, 1), fwd_targets.flatten(), ignore_index=0)
-    b = F.cross_entropy(bwd_logits.flatten(0, 1), bwd_targets.flatten(), ignore_index=0)
-    return f + b
-
-
-assert elmo_checks.check_joint_loss(joint_loss)
+# %% tags=["solution", "nbval-ignore-output"]
+with torch.no_grad():
+    reversed_forward_ppl, reversed_backward_ppl = bilm.perplexities([s[::-1] for s in test_sentences[:1000]])
+print(f"forward LSTMs reading backwards: perplexity {reversed_forward_ppl:.3f} (as trained, section 6: "
+      f"{bilm_forward:.3f}); backward LSTMs reading forwards: {reversed_backward_ppl:.3f}; a uniform guess: "
+      f"{len(vocab)}")
+assert reversed_forward_ppl > len(vocab) > bilm_forward
+assert elmo_checks.check_reversed_perplexity(reversed_forward_ppl, bilm, test_sentences)

@@ -502,27 +502,17 @@ assert all(r.pos_accuracy > 0.95 for r in depth)
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker in `course_lib.checks.elmo`. Fill in the function, run the cell, read
+# Each exercise has a checker in `course_lib.checks.elmo`. Fill in the answer, run the cell, read
 # the message. Worked solutions follow below.
 #
-# **Exercise 1 · the scalar mix.** Write `scalar_mix(layers, w, gamma)`: γ · Σ_j softmax(w)_j · layers[j].
+# **Exercise 1 · one direction's features.** Write `one_direction(layers, direction)`: given the L + 1
+# frozen layers (N, 2D), forward half first, return the `"forward"` or `"backward"` half of the
+# LSTM layers 1 .. L, concatenated: (N, L·D). (Section 6 used `course_lib.elmo.direction_features`.)
 
 # %%
 from course_lib.checks import elmo as elmo_checks
 
 
-def scalar_mix(layers: list[torch.Tensor], w: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = elmo_checks.check_scalar_mix(scalar_mix)
-
-# %% [markdown]
-# **Exercise 2 · one direction's features.** Write `one_direction(layers, direction)`: given the L + 1
-# frozen layers (N, 2D), forward half first, return the `"forward"` or `"backward"` half of the
-# LSTM layers 1 .. L, concatenated: (N, L·D). (Section 6 used `course_lib.elmo.direction_features`.)
-
-# %%
 def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:
     raise NotImplementedError  # your code here
 
@@ -530,7 +520,7 @@ def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:
 done = elmo_checks.check_direction_half(one_direction)
 
 # %% [markdown]
-# **Exercise 3 · within- and across-sense similarity.** Write `within_across(x, labels)`: the mean
+# **Exercise 2 · within- and across-sense similarity.** Write `within_across(x, labels)`: the mean
 # cosine similarity over pairs of *different* rows with the same label, and over pairs with
 # different labels.
 
@@ -541,21 +531,22 @@ def within_across(x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
 
 done = elmo_checks.check_within_across(within_across)
 
+# %% [markdown]
+# **Exercise 3 · how many labels does a probe need? (investigate)** Every sense probe of section 5
+# learned from all the labelled training tokens. ELMo's promise is that its features already know
+# the sense, so a task should need few labels. Train the probe of layer 1 (`train_probe`, as in
+# section 5, with `seed=seed`) on the first 100 training tokens only, test it on all the test
+# tokens as before, and set `few_label_accuracy` to its accuracy. Then try layer 0 with the same
+# 100 tokens.
+
+# %%
+few_label_accuracy = ...  # your answer: a number
+done = elmo_checks.check_few_labels(few_label_accuracy, S_train, ys_train, S_test, ys_test, seed)
+
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** The softmax turns any w into shares that sum to 1; γ scales the sum.
-
-# %% tags=["solution"]
-def scalar_mix(layers: list[torch.Tensor], w: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
-    s = torch.softmax(w, dim=0)
-    return gamma * sum(s[j] * h for j, h in enumerate(layers))
-
-
-assert elmo_checks.check_scalar_mix(scalar_mix)
-
-# %% [markdown] tags=["solution"]
-# **2.** Layer 0 is `[x; x]` and has no direction, so start at layer 1.
+# **1.** Layer 0 is `[x; x]` and has no direction, so start at layer 1.
 
 # %% tags=["solution"]
 def one_direction(layers: list[torch.Tensor], direction: str) -> torch.Tensor:
@@ -568,7 +559,7 @@ assert elmo_checks.check_direction_half(one_direction)
 assert_close(one_direction(S_test, "backward"), direction_features(S_test, "backward"))
 
 # %% [markdown] tags=["solution"]
-# **3.** Normalize the rows, take all dot products at once, and average them under two masks; the
+# **2.** Normalize the rows, take all dot products at once, and average them under two masks; the
 # diagonal (a token with itself, cosine 1) is left out of "within".
 
 # %% tags=["solution", "nbval-ignore-output"]
@@ -582,3 +573,16 @@ def within_across(x: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
 
 assert elmo_checks.check_within_across(within_across)
 print("layer 1 'bank' tokens:", [round(v, 3) for v in within_across(bank_layers[1], torch.tensor(bank_labels))])
+
+# %% [markdown] tags=["solution"]
+# **3.** The same probe, fed the first 100 rows. Each (word, sense) class gets only a handful of
+# examples, and the LSTM layer still separates most senses: the biLM did the work on unlabelled
+# text, the labels only have to name the directions it found. Layer 0 cannot, however
+# many labels it gets: it is the same vector for both senses.
+
+# %% tags=["solution", "nbval-ignore-output"]
+few_label_accuracy = train_probe(S_train[1][:100], ys_train[:100], S_test[1], ys_test, seed=seed)
+few_label_static = train_probe(S_train[0][:100], ys_train[:100], S_test[0], ys_test, seed=seed)
+print(f"sense probe from 100 labelled tokens: layer 1 {few_label_accuracy:.3f}, layer 0 {few_label_static:.3f} "
+      f"(from all {len(ys_train)}: layer 1 {layer_table['word sense'][1]:.3f})")
+assert elmo_checks.check_few_labels(few_label_accuracy, S_train, ys_train, S_test, ys_test, seed)

@@ -464,28 +464,16 @@ assert kept < 0.75
 # ## Exercises
 #
 # Each exercise has a checker from `course_lib.checks.attention` that tells you what is right or
-# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+# wrong. Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · a soft lookup.** Write `soft_lookup(query, keys, values)` for one query of size d,
-# n keys (n, d) and n values (n, m). Return `(out, weights)`: weights = softmax(keys · query / √d),
-# out = their weighted average of the values.
+# **Exercise 1 · a masked softmax.** Write `masked_softmax(scores, mask)`: a softmax over the last
+# dimension in which positions where `mask` is False get weight exactly 0 (True = may attend; the
+# mask broadcasts against the scores).
 
 # %%
 from course_lib.checks import attention as checks_attention
 
 
-def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
-    raise NotImplementedError  # your code here
-
-
-done = checks_attention.check_soft_lookup(soft_lookup)
-
-# %% [markdown]
-# **Exercise 2 · a masked softmax.** Write `masked_softmax(scores, mask)`: a softmax over the last
-# dimension in which positions where `mask` is False get weight exactly 0 (True = may attend; the
-# mask broadcasts against the scores).
-
-# %%
 def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     raise NotImplementedError  # your code here
 
@@ -493,7 +481,7 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 done = checks_attention.check_masked_softmax(masked_softmax)
 
 # %% [markdown]
-# **Exercise 3 · attention pooling with a learned vector.** Without a question, a sentence
+# **Exercise 2 · attention pooling with a learned vector.** Without a question, a sentence
 # classifier can still pool by attention: one learned vector w scores every word, score_t = x_t · w.
 # Write `attention_pool(x, w, attention_mask)` for x (B, T, d), w (d,) and a 0/1 attention mask
 # (B, T); return `(pooled (B, d), weights (B, T))`, with padding getting weight 0.
@@ -506,32 +494,23 @@ def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tenso
 done = checks_attention.check_attention_pool(attention_pool)
 
 # %% [markdown]
-# **Exercise 4 · entropy of attention.** Write `entropy(weights)`: −Σ p log p over the last
-# dimension, in nats, with 0 · log 0 = 0. Then use it: what is the mean entropy of the trained
-# attention pooling weights on the validation texts, against log(length) for uniform weights?
+# **Exercise 3 · remove the √d and watch the gradients (investigate).** Section 2 measured what the
+# √d does to the weights; now measure what it does to learning. At d = 512, draw 2,000 queries and
+# 16 keys per query as `weight_stats` does, then a value per key, `v = torch.randn(2000, 16,
+# generator=g)` (all from `g = torch.Generator().manual_seed(seed)`, in that order). Compute the
+# scores q · k *without* dividing by √d as a tensor that requires a gradient, and back-propagate the
+# loss `(scores.softmax(-1) * v).sum()`. A query whose 16 scores get a gradient of norm below 0.01
+# has a softmax that has all but stopped learning. Set `stalled_share` to the share of the 2,000
+# queries in that state; then put the √d back and measure again.
 
 # %%
-def entropy(weights: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_attention.check_entropy(entropy)
+stalled_share = ...  # your answer: a number between 0 and 1
+done = checks_attention.check_unscaled_gradients(stalled_share, seed)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** The lookup of section 1 with the √d of section 2.
-
-# %% tags=["solution"]
-def soft_lookup(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor):
-    weights = torch.softmax(keys @ query / math.sqrt(query.shape[-1]), dim=-1)  # (n,)
-    return weights @ values, weights
-
-
-assert checks_attention.check_soft_lookup(soft_lookup)
-
-# %% [markdown] tags=["solution"]
-# **2.** Fill the masked scores with −∞: exp(−∞) = 0, so they get exactly 0 and the rest still sums
+# **1.** Fill the masked scores with −∞: exp(−∞) = 0, so they get exactly 0 and the rest still sums
 # to 1. (Multiplying the weights by the mask *after* the softmax would leave rows that no longer
 # sum to 1.)
 
@@ -543,7 +522,7 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 assert checks_attention.check_masked_softmax(masked_softmax)
 
 # %% [markdown] tags=["solution"]
-# **3.** The scores are one matrix–vector product; the padding mask works as in exercise 2.
+# **2.** The scores are one matrix–vector product; the padding mask works as in exercise 1.
 
 # %% tags=["solution"]
 def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tensor):
@@ -554,15 +533,22 @@ def attention_pool(x: torch.Tensor, w: torch.Tensor, attention_mask: torch.Tenso
 assert checks_attention.check_attention_pool(attention_pool)
 
 # %% [markdown] tags=["solution"]
-# **4.** `torch.xlogy(p, p)` is p log p with 0 where p = 0.
+# **3.** The gradient of a softmax is w_i (δ_ij − w_j): once one weight is close to 1, every entry is
+# close to 0, whatever the loss above it. Without the √d the scores at d = 512 spread over tens of
+# units, most softmaxes are saturated from the start, and their scores receive almost no gradient;
+# with the √d none is. That is the reason for the √d: not the weights themselves, but whether
+# gradient descent can move them.
 
 # %% tags=["solution", "nbval-ignore-output"]
-def entropy(weights: torch.Tensor) -> torch.Tensor:
-    return -torch.xlogy(weights, weights).sum(dim=-1)
-
-
-assert checks_attention.check_entropy(entropy)
-trained = entropy(pool_weights).mean().item()
-uniform = lengths.float().log().mean().item()
-print(f"mean entropy of the attention pooling weights: {trained:.3f} nats; uniform weights: {uniform:.3f} nats")
-assert trained < uniform
+stalled = {}
+for scale in (False, True):
+    g = torch.Generator().manual_seed(seed)
+    q, k = torch.randn(2000, 1, 512, generator=g), torch.randn(2000, 16, 512, generator=g)
+    v = torch.randn(2000, 16, generator=g)
+    scores = ((q @ k.transpose(1, 2))[:, 0] / (math.sqrt(512) if scale else 1.0)).requires_grad_(True)  # (2000, 16)
+    (scores.softmax(-1) * v).sum().backward()
+    stalled[scale] = (scores.grad.norm(dim=-1) < 0.01).float().mean().item()
+stalled_share = stalled[False]
+print(f"queries whose scores get a gradient below 0.01 at d = 512: {stalled_share:.3f} without the √d, "
+      f"{stalled[True]:.3f} with it")
+assert checks_attention.check_unscaled_gradients(stalled_share, seed)

@@ -371,93 +371,105 @@ fig
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker from `course_lib.checks.multi_head`. Fill in the function, run the
+# Each exercise has a checker from `course_lib.checks.multi_head`. Fill in the answer, run the
 # cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · split the heads.** Write `split_heads(x, num_heads)`: (B, T, H) → (B, A, T, D).
+# **Exercise 1 · one head, from its own weights.** Section 2 split the projected Q, K and V into
+# heads. Turn it around: a head is a small attention of its own, with its own slices of the
+# weights. Write `head_output(x, mha, a)` that returns what head `a` of a `MultiHeadAttention`
+# passes on before W_O, (B, T, D), using only the rows of `mha.query`, `mha.key` and `mha.value`
+# (weights and biases) that belong to head a; no `view` of the whole projection.
 
 # %%
 from course_lib.checks import multi_head as checks_mh
 
 
-def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
+def head_output(x: torch.Tensor, mha: MultiHeadAttention, a: int) -> torch.Tensor:
     raise NotImplementedError  # your code here
 
 
-done = checks_mh.check_split_heads(split_heads)
+done = checks_mh.check_head_output(head_output)
 
 # %% [markdown]
-# **Exercise 2 · merge them back.** Write `merge_heads(y)`: (B, A, T, D) → (B, T, A·D), the inverse.
+# **Exercise 2 · heads that share their keys.** Section 5 showed that heads cost no parameters.
+# Later models (multi-query attention) share one key head and one value head among all A heads
+# to save memory when generating: W_Q and W_O stay H × H, W_K and W_V become H × D with D = H / A.
+# Write `mqa_parameters(H, A)`, the parameters of such a layer, biases included. What does it
+# save at BERT-base's size?
 
 # %%
-def merge_heads(y: torch.Tensor) -> torch.Tensor:
+def mqa_parameters(H: int, A: int) -> int:
     raise NotImplementedError  # your code here
 
 
-done = checks_mh.check_merge_heads(merge_heads)
+done = checks_mh.check_mqa_parameters(mqa_parameters)
 
 # %% [markdown]
-# **Exercise 3 · count.** Write `attention_parameters(H, bias)`: the number of parameters of a
-# multi-head attention layer of width H, with or without biases. (Why is there no A?)
+# **Exercise 3 · silence a head (investigate).** Section 6 measured where the heads of layer 0 look.
+# Does the trained tagger need each of them? Silence one head at a time: set its D features to 0
+# where the heads are concatenated, just before the output projection W_O of `model.layers[0]`
+# (a forward pre-hook on `model.layers[0].out` can do it), and measure the sense accuracy on
+# `val_batch` as `sense_accuracy` does (the polysemous words, tag > 0). Set `worst_ablation` to the
+# lowest accuracy of the four, and compare the head that costs most with the cue weights above.
 
 # %%
-def attention_parameters(H: int, bias: bool) -> int:
-    raise NotImplementedError  # your code here
-
-
-done = checks_mh.check_parameter_count(attention_parameters)
-
-# %% [markdown]
-# **Exercise 4 · the layer from its weights.** Write `self_attention(x, mha)` that computes
-# `mha(x, x, x)[0]` for a `MultiHeadAttention` `mha` using only its linear layers `mha.query`,
-# `mha.key`, `mha.value`, `mha.out`, its `mha.num_heads`, and your functions from exercises 1–2.
-
-# %%
-def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_mh.check_self_attention(self_attention)
+worst_ablation = ...  # your answer: a number
+done = checks_mh.check_head_ablation(worst_ablation, model, val_batch)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1–2.** `view` splits the last dimension; `transpose` moves the head dimension in front of the
-# words. Merging undoes both; `reshape` (not `view`) because the transposed tensor is not contiguous.
+# **1.** Head a owns features a·D … (a+1)·D − 1 of each projection's output, which are rows
+# a·D … (a+1)·D − 1 of its weight matrix and the same entries of its bias; its scores are scaled
+# by √D, the size of its own queries.
 
 # %% tags=["solution"]
-def split_heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
-    B, T, H = x.shape
-    return x.view(B, T, num_heads, H // num_heads).transpose(1, 2)  # (B, A, T, D)
+def head_output(x: torch.Tensor, mha: MultiHeadAttention, a: int) -> torch.Tensor:
+    D = x.shape[-1] // mha.num_heads
+    rows = slice(a * D, (a + 1) * D)
+    q, k, v = (x @ p.weight[rows].T + p.bias[rows] for p in (mha.query, mha.key, mha.value))  # (B, T, D) each
+    return (q @ k.transpose(-2, -1) / math.sqrt(D)).softmax(dim=-1) @ v
 
 
-def merge_heads(y: torch.Tensor) -> torch.Tensor:
-    B, A, T, D = y.shape
-    return y.transpose(1, 2).reshape(B, T, A * D)  # (B, T, H)
-
-
-assert checks_mh.check_split_heads(split_heads)
-assert checks_mh.check_merge_heads(merge_heads)
+assert checks_mh.check_head_output(head_output)
 
 # %% [markdown] tags=["solution"]
-# **3.** Four H × H matrices and, with biases, four vectors of size H. The heads only split H.
+# **2.** Two full H × H matrices with their biases, and two H × D ones with theirs.
 
 # %% tags=["solution"]
-def attention_parameters(H: int, bias: bool) -> int:
-    return 4 * H * H + (4 * H if bias else 0)
+def mqa_parameters(H: int, A: int) -> int:
+    D = H // A
+    return 2 * (H * H + H) + 2 * (H * D + D)
 
 
-assert checks_mh.check_parameter_count(attention_parameters)
+assert checks_mh.check_mqa_parameters(mqa_parameters)
+print(f"BERT-base's attention: {multi_head_parameter_count(768):,} parameters per layer, "
+      f"{mqa_parameters(768, 12):,} with one shared key and value head")
 
 # %% [markdown] tags=["solution"]
-# **4.** Section 4's sketch, written with the two helpers.
+# **3.** The pre-hook receives the input of W_O, the heads side by side, and returns it with one
+# head's slice multiplied by 0. Nothing is retrained: this measures what the trained model does
+# without the head. Each silenced head costs some accuracy and none costs all of it, not even down
+# to the most-frequent-sense baseline: the other heads, and the residual that keeps each word's own
+# vector, still carry part of what layer 1 needs. Set the two printed lines side by side to see
+# whether the costliest head is the one that gives the cue the most weight.
 
-# %% tags=["solution"]
-def self_attention(x: torch.Tensor, mha: MultiHeadAttention) -> torch.Tensor:
-    A = mha.num_heads
-    q, k, v = (split_heads(proj(x), A) for proj in (mha.query, mha.key, mha.value))  # (B, A, T, D)
-    weights = (q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])).softmax(dim=-1)  # (B, A, T, T)
-    return mha.out(merge_heads(weights @ v))  # (B, T, H)
-
-
-assert checks_mh.check_self_attention(self_attention)
+# %% tags=["solution", "nbval-ignore-output"]
+D = d_model // num_heads
+polysemous = val_batch["labels"] > 0  # the words with a sense; tag 0 is "-"
+ablated = {}
+for head in [None, *range(num_heads)]:  # None: every head kept
+    keep = torch.ones(d_model)
+    if head is not None:
+        keep[head * D:(head + 1) * D] = 0
+    handle = model.layers[0].out.register_forward_pre_hook(lambda module, args: (args[0] * keep,))
+    with torch.no_grad():
+        logits, _ = model(val_batch["input_ids"], val_batch["attention_mask"])
+    handle.remove()
+    ablated[head] = (logits.argmax(-1)[polysemous] == val_batch["labels"][polysemous]).float().mean().item()
+print(f"sense accuracy, every head: {ablated.pop(None):.3f}; with one head of layer 0 silenced:",
+      {h: round(a, 3) for h, a in ablated.items()})
+print("weight on the cue per head of layer 0 (section 6):", [round(w, 3) for w in cue_weight[0].tolist()])
+worst_ablation = min(ablated.values())
+assert worst_ablation > baseline  # no single head is indispensable
+assert checks_mh.check_head_ablation(worst_ablation, model, val_batch)

@@ -360,26 +360,15 @@ assert moved[longest:].max() == 0 and moved[:longest].min() > 0.1
 # ## Exercises
 #
 # Each exercise has a checker from `course_lib.checks.positional` that tells you what is right or
-# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+# wrong. Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · the sinusoidal table.** Write `sinusoidal(T, d)` returning the (T, d) table with
-# PE[p, 2i] = sin(p / 10000^(2i/d)) and PE[p, 2i+1] = cos(p / 10000^(2i/d)).
+# **Exercise 1 · a shift as a matrix.** Write `shift_matrix(k, d)`: the (d, d) matrix M_k with
+# M_k @ PE[p] = PE[p + k] for every p. Hint: use sin(a + b) and cos(a + b) for each frequency pair.
 
 # %%
 from course_lib.checks import positional as checks_pos
 
 
-def sinusoidal(T: int, d: int) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_pos.check_sinusoidal(sinusoidal)
-
-# %% [markdown]
-# **Exercise 2 · a shift as a matrix.** Write `shift_matrix(k, d)`: the (d, d) matrix M_k with
-# M_k @ PE[p] = PE[p + k] for every p. Hint: use sin(a + b) and cos(a + b) for each frequency pair.
-
-# %%
 def shift_matrix(k: int, d: int) -> torch.Tensor:
     raise NotImplementedError  # your code here
 
@@ -387,36 +376,37 @@ def shift_matrix(k: int, d: int) -> torch.Tensor:
 done = checks_pos.check_offset_matrix(shift_matrix)
 
 # %% [markdown]
-# **Exercise 3 · measuring order blindness.** Write `equivariance_gap(f, x, perm)`: for a function
-# `f` from (B, T, C) to (B, T, C), the largest absolute difference between f applied to the shuffled
-# tokens and the shuffled output of f. It should be ~0 for an encoder without positions.
+# **Exercise 2 · similarity as a function of distance.** Section 2 found PE · PEᵀ constant along
+# its diagonals. Derive the constant: write `dot_at_distance(k, d)`, the dot product PE[p] · PE[p + k]
+# of the sinusoidal encoding of width d, as a formula in k and the frequencies ω_i alone (no table
+# of encodings). Where is it largest?
 
 # %%
-def equivariance_gap(f, x: torch.Tensor, perm: torch.Tensor) -> float:
+def dot_at_distance(k: int, d: int) -> float:
     raise NotImplementedError  # your code here
 
 
-done = checks_pos.check_equivariance_gap(equivariance_gap)
+done = checks_pos.check_dot_at_distance(dot_at_distance)
+
+# %% [markdown]
+# **Exercise 3 · longer than anything seen in training (investigate).** The trained models have
+# 32 positions, but no training sentence had more than `longest` tokens. Build `long_test`:
+# sequences longer than `longest` (and at most 32 tokens), for instance two validation sentences
+# joined by *and*, each once in order and once shuffled (`order_examples(..., paired=True)` does
+# the pairing; it wants objects with `.tokens`, such as `course_lib.data.Sentence(tokens)`). Measure
+# the accuracy of each of the three models on it, as `accuracy` does for the test set, and set
+# `long_accuracy` to the learned-position model's. Which kind of position carries over to
+# positions it was never trained on?
+
+# %%
+long_test = ...  # your long sequences: (tokens, label) pairs
+long_accuracy = ...  # your answer: a number
+done = checks_pos.check_long_inputs(long_accuracy, models, collate, long_test, longest)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** The angles are an outer product of positions and frequencies; sines fill the even
-# columns, cosines the odd ones.
-
-# %% tags=["solution"]
-def sinusoidal(T: int, d: int) -> torch.Tensor:
-    omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    angles = torch.arange(T, dtype=torch.float64)[:, None] * omega  # (T, d/2)
-    pe = torch.zeros(T, d, dtype=torch.float64)
-    pe[:, 0::2], pe[:, 1::2] = angles.sin(), angles.cos()
-    return pe.float()
-
-
-assert checks_pos.check_sinusoidal(sinusoidal)
-
-# %% [markdown] tags=["solution"]
-# **2.** sin(ω(p+k)) = cos(kω)·sin(pω) + sin(kω)·cos(pω) and cos(ω(p+k)) = −sin(kω)·sin(pω) + cos(kω)·cos(pω):
+# **1.** sin(ω(p+k)) = cos(kω)·sin(pω) + sin(kω)·cos(pω) and cos(ω(p+k)) = −sin(kω)·sin(pω) + cos(kω)·cos(pω):
 # one 2 × 2 block per frequency, on the diagonal.
 
 # %% tags=["solution"]
@@ -432,12 +422,48 @@ def shift_matrix(k: int, d: int) -> torch.Tensor:
 assert checks_pos.check_offset_matrix(shift_matrix)
 
 # %% [markdown] tags=["solution"]
-# **3.** Permute the token dimension (dimension 1) of the input, and the same dimension of the output.
+# **2.** Each frequency pair contributes sin(pω)·sin((p+k)ω) + cos(pω)·cos((p+k)ω) = cos(kω): the
+# position p cancels. The sum of d/2 cosines is d/2 at k = 0 (every cosine is 1) and smaller at any
+# other distance, which is the bright main diagonal of section 2's picture.
 
 # %% tags=["solution"]
-def equivariance_gap(f, x: torch.Tensor, perm: torch.Tensor) -> float:
-    with torch.no_grad():
-        return (f(x[:, perm]) - f(x)[:, perm]).abs().max().item()
+def dot_at_distance(k: int, d: int) -> float:
+    omega = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    return float(torch.cos(k * omega).sum())
 
 
-assert checks_pos.check_equivariance_gap(equivariance_gap)
+assert checks_pos.check_dot_at_distance(dot_at_distance)
+assert abs(dot_at_distance(7, 64) - float(pe[20] @ pe[27])) < 1e-3
+
+# %% [markdown] tags=["solution"]
+# **3.** Two consecutive validation sentences joined by *and* make sequences between `longest` + 1
+# and 32 tokens. The order-blind model stays at one half, as always on paired tests. The other two
+# meet positions that no gradient ever reached, and both fall far below what they scored on the
+# test set of section 4 (the second printed line). For the learned table that was to be
+# expected: its rows there are still their random start. The sinusoidal encoding does give those
+# positions proper vectors, built by the same rule as the trained ones, yet the model never learned
+# what they mean: having a vector for every position is not the same as generalizing to every
+# length. (A joined sequence is also a new kind of input for both models.)
+
+# %% tags=["solution", "nbval-ignore-output"]
+from course_lib.data import Sentence
+
+validation = list(toyworld_corpus("validation", seed=seed, num_documents=100))
+joined = [Sentence([*a.tokens, "and", *b.tokens]) for a, b in zip(validation, validation[1:])]
+long_test = order_examples([s for s in joined if longest < len(s.tokens) <= 32], seed + 2, paired=True)
+long_accuracies = {}
+for kind, model in models.items():
+    correct = 0
+    for start in range(0, len(long_test), 512):
+        batch = collate(long_test[start:start + 512])
+        with torch.no_grad():
+            logits, _ = model(batch["input_ids"].to(dev), batch["attention_mask"].to(dev))
+        correct += (logits.argmax(-1).cpu() == batch["labels"]).sum().item()
+    long_accuracies[kind] = correct / len(long_test)
+print(f"{len(long_test)} sequences of {min(len(t) for t, _ in long_test)}-{max(len(t) for t, _ in long_test)} tokens "
+      f"(training: at most {longest}):", {kind: round(a, 3) for kind, a in long_accuracies.items()})
+print("on the test set of section 4:", {kind: round(a, 3) for kind, a in results.items()})
+long_accuracy = long_accuracies["learned"]
+assert abs(long_accuracies["none"] - 0.5) < 0.02  # order-blind: a sequence and its shuffle score alike
+assert max(long_accuracies["learned"], long_accuracies["sinusoidal"]) < min(results["learned"], results["sinusoidal"])
+assert checks_pos.check_long_inputs(long_accuracy, models, collate, long_test, longest)

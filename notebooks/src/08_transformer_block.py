@@ -477,47 +477,24 @@ print(f"LSTM time grows with T (x{longest // shortest} longer sequence): True")
 # ## Exercises
 #
 # Each exercise has a checker from `course_lib.checks.transformer` that tells you what is right or
-# wrong. Fill in the function, run the cell, read the message. Worked solutions follow below.
+# wrong. Fill in the answer, run the cell, read the message. Worked solutions follow below.
 #
-# **Exercise 1 · the encoder layer by hand.** Write `encoder_layer(layer, x)` that computes the output
-# of a post-LN `TransformerEncoderLayer` from its parts: `layer.self_attn(q, k, v)` (returns
-# `(output, weights)`), `layer.norm1`, `layer.ffn`, `layer.norm2`.
+# **Exercise 1 · the size of a decoder layer.** Section 3 counted an encoder layer's parameters.
+# Write `decoder_layer_parameters(H, d_ff)`: the parameters of one `TransformerDecoderLayer` of
+# width H and FFN width d_ff (section 4 lists its sub-layers), biases and LayerNorms included.
 
 # %%
 from course_lib.checks import transformer as checks_tf
 
 
-def encoder_layer(layer, x: torch.Tensor) -> torch.Tensor:
+def decoder_layer_parameters(H: int, d_ff: int) -> int:
     raise NotImplementedError  # your code here
 
 
-done = checks_tf.check_encoder_layer(encoder_layer)
+done = checks_tf.check_decoder_layer_parameters(decoder_layer_parameters)
 
 # %% [markdown]
-# **Exercise 2 · pre-LN.** Write `pre_ln_layer(layer, x)` for a layer with `norm_first=True`: normalize
-# before each sub-layer, add the sub-layer's output to the un-normalized input.
-
-# %%
-def pre_ln_layer(layer, x: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_tf.check_pre_ln_layer(pre_ln_layer)
-
-# %% [markdown]
-# **Exercise 3 · greedy decoding.** Write `greedy(next_logits, bos, eos, max_len)`. `next_logits(prefix)`
-# takes a list of ids (starting with `bos`) and returns the logits of the next token. Return the generated
-# ids without `bos`: up to and including `eos`, and never more than `max_len` of them.
-
-# %%
-def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
-    raise NotImplementedError  # your code here
-
-
-done = checks_tf.check_greedy(greedy)
-
-# %% [markdown]
-# **Exercise 4 · how deep must a CNN be?** Write `cnn_layers(n, k)`: the number of stacked convolutions
+# **Exercise 2 · how deep must a CNN be?** Write `cnn_layers(n, k)`: the number of stacked convolutions
 # with a centred window of k tokens (k odd) needed before the first of n tokens can affect the last.
 # Check your answer against the measured column of the table in section 8.
 
@@ -528,44 +505,35 @@ def cnn_layers(n: int, k: int) -> int:
 
 done = checks_tf.check_cnn_layers(cnn_layers)
 
+# %% [markdown]
+# **Exercise 3 · how deep before the tokens blur? (investigate)** Section 1 pushed 200 random
+# tokens through all 12 blocks. Stop earlier: for each depth k = 1 … 12, run `tokens` through the
+# first k of `blocks` (each followed by its LayerNorm from `norms`) *without* the residual, and
+# compute the mean cosine between different tokens, as `through_stack` does. Set `blur_depth` to the
+# smallest k at which it exceeds 0.8. Then do the same with the residual.
+
+# %%
+blur_depth = ...  # your answer: a number of blocks
+done = checks_tf.check_blur_depth(blur_depth, blocks, norms, tokens)
+
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1 and 2.** The same four steps in two orders: post-LN normalizes each residual sum, pre-LN
-# normalizes each sub-layer's input.
+# **1.** Three sub-layers, each with its Add & Norm: masked self-attention and cross-attention
+# (4H² + 4H each, whatever the number of heads), the FFN (H·d_ff + d_ff + d_ff·H + H), and three
+# LayerNorms of 2H.
 
 # %% tags=["solution"]
-def encoder_layer(layer, x: torch.Tensor) -> torch.Tensor:
-    x = layer.norm1(x + layer.self_attn(x, x, x)[0])
-    return layer.norm2(x + layer.ffn(x))
+def decoder_layer_parameters(H: int, d_ff: int) -> int:
+    attention = 4 * H * H + 4 * H
+    return 2 * attention + (2 * H * d_ff + d_ff + H) + 3 * (2 * H)
 
 
-def pre_ln_layer(layer, x: torch.Tensor) -> torch.Tensor:
-    h = layer.norm1(x)
-    x = x + layer.self_attn(h, h, h)[0]
-    return x + layer.ffn(layer.norm2(x))
-
-
-assert checks_tf.check_encoder_layer(encoder_layer)
-assert checks_tf.check_pre_ln_layer(pre_ln_layer)
+assert checks_tf.check_decoder_layer_parameters(decoder_layer_parameters)
+print(f"one decoder layer of the seq2seq model: {decoder_layer_parameters(d_model, d_ff):,} parameters")
 
 # %% [markdown] tags=["solution"]
-# **3.** Feed the prefix, take the argmax, stop after `eos` or at `max_len`.
-
-# %% tags=["solution"]
-def greedy(next_logits, bos: int, eos: int, max_len: int) -> list[int]:
-    out = []
-    while len(out) < max_len:
-        out.append(int(next_logits([bos, *out]).argmax()))
-        if out[-1] == eos:
-            break
-    return out
-
-
-assert checks_tf.check_greedy(greedy)
-
-# %% [markdown] tags=["solution"]
-# **4.** A centred window of k tokens reaches k // 2 positions to each side, so each layer carries
+# **2.** A centred window of k tokens reaches k // 2 positions to each side, so each layer carries
 # information k // 2 positions further; n − 1 positions need ⌈(n − 1) / (k // 2)⌉ layers.
 
 # %% tags=["solution"]
@@ -574,3 +542,25 @@ def cnn_layers(n: int, k: int) -> int:
 
 
 assert checks_tf.check_cnn_layers(cnn_layers)
+
+# %% [markdown] tags=["solution"]
+# **3.** One loop, one cosine per depth, with and without the residual. Without it the tokens close
+# in on each other block after block (not quite steadily); with it they stay far apart at every
+# depth. Each block without the residual replaces what the tokens were by what the block makes of
+# them, and a freshly initialized block makes much the same of everything.
+
+# %% tags=["solution", "nbval-ignore-output"]
+cosines = {}
+for residual in (False, True):
+    h, cosines[residual] = tokens, []
+    with torch.no_grad():
+        for block, ln in zip(blocks, norms):
+            h = ln(h + block(h)) if residual else ln(block(h))
+            unit = F.normalize(h, dim=-1)
+            cosines[residual].append((unit @ unit.T)[~torch.eye(len(h), dtype=torch.bool)].mean().item())
+for residual, row in cosines.items():
+    print(f"{'with' if residual else 'without'} residual, mean cosine after 1 … 12 blocks:", [round(c, 2) for c in row])
+blur_depth = next(k for k, c in enumerate(cosines[False], start=1) if c > 0.8)
+print(f"without the residual the tokens pass 0.8 after {blur_depth} blocks")
+assert max(cosines[True]) < 0.8
+assert checks_tf.check_blur_depth(blur_depth, blocks, norms, tokens)

@@ -506,19 +506,7 @@ def count_parameters(config: BertConfig) -> int:
 done = checks_bert.check_parameter_count(count_parameters)
 
 # %% [markdown]
-# **Exercise 3 · the input embeddings.** Write `input_embeddings(embeddings, input_ids, token_type_ids)`
-# from the parts of a `BertEmbeddings` module (`word_embeddings`, `token_type_embeddings`,
-# `position_embeddings.weight`, `LayerNorm`) — without looking back at section 3.
-
-# %%
-def input_embeddings(embeddings, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = checks_bert.check_input_embeddings(input_embeddings)
-
-# %% [markdown]
-# **Exercise 4 · the NSP ceiling by hand.** With K equally likely topics, and no names at all, the Bayes
+# **Exercise 3 · the NSP ceiling by hand.** With K equally likely topics, and no names at all, the Bayes
 # rule says IsNext exactly when the topics match. Write `nsp_ceiling_uniform(K)`: its accuracy, when half
 # the pairs are IsNext and a NotNext sentence comes from a document of a uniformly random topic.
 
@@ -528,6 +516,18 @@ def nsp_ceiling_uniform(K: int) -> float:
 
 
 done = checks_bert.check_nsp_ceiling(nsp_ceiling_uniform)
+
+# %% [markdown]
+# **Exercise 4 · does BERT believe what it sees? (investigate)** Pre-training left 10 % of the
+# selected words unchanged and replaced 10 % by random words. What did that teach the model about
+# the words it can see? Take the held-out batches of section 8 (`held_out`) and put the original
+# word back at every selected position (label ≠ −100), so that the input shows the answer; run the
+# model and measure how often it predicts that word at those positions. Set `visible_accuracy`;
+# then put random words there instead, and compare both with the accuracy at `[MASK]`.
+
+# %%
+visible_accuracy = ...  # your answer: a number
+done = checks_bert.check_visible_accuracy(visible_accuracy, model, held_out, tokenizer)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
@@ -566,20 +566,7 @@ def count_parameters(config: BertConfig) -> int:
 assert checks_bert.check_parameter_count(count_parameters)
 
 # %% [markdown] tags=["solution"]
-# **3.** The sketch of section 3.
-
-# %% tags=["solution"]
-def input_embeddings(embeddings, input_ids: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-    T = input_ids.shape[1]
-    x = (embeddings.word_embeddings(input_ids) + embeddings.token_type_embeddings(token_type_ids)
-         + embeddings.position_embeddings.weight[:T])
-    return embeddings.LayerNorm(x)
-
-
-assert checks_bert.check_input_embeddings(input_embeddings)
-
-# %% [markdown] tags=["solution"]
-# **4.** IsNext pairs are always right (same topic). A NotNext pair has the same topic with probability
+# **3.** IsNext pairs are always right (same topic). A NotNext pair has the same topic with probability
 # 1/K and is then called IsNext wrongly. So the accuracy is ½ · 1 + ½ · (1 − 1/K). With K = 10 that is
 # 0.95; the toy world's names lift it a little, its unequal topic shares lower it a little.
 
@@ -589,3 +576,35 @@ def nsp_ceiling_uniform(K: int) -> float:
 
 
 assert checks_bert.check_nsp_ceiling(nsp_ceiling_uniform)
+
+# %% [markdown] tags=["solution"]
+# **4.** The selected positions are where `labels != -100`; the original pair is the labels there
+# and the input everywhere else. The printed line gives the accuracy with the word in plain sight,
+# with a random word, and at `[MASK]`. A model that had only ever seen `[MASK]` at the positions it
+# predicts would have no reason to read a visible word at all. The unchanged words taught it that
+# the word it sees may be the answer, the random ones that it may not be, so it weighs the word
+# against its context instead of copying it: even in plain sight the word is predicted well short
+# of every time. That is the vector fine-tuning gets, where every input word is visible.
+
+# %% tags=["solution", "nbval-ignore-output"]
+ordinary = torch.tensor([i for i in range(tokenizer.vocab_size) if i not in tokenizer.special_ids])
+g = torch.Generator().manual_seed(seed)
+hits = {"the word itself": [0, 0], "a random word": [0, 0], "[MASK]": [0, 0]}
+with torch.no_grad():
+    for batch in held_out:
+        selected = batch["labels"] != -100
+        original = torch.where(selected, batch["labels"], batch["input_ids"])
+        for kind in hits:
+            shown = {"the word itself": original, "[MASK]": torch.full_like(original, tokenizer.mask_token_id),
+                     "a random word": ordinary[torch.randint(len(ordinary), original.shape, generator=g)]}[kind]
+            out, _ = model(input_ids=torch.where(selected, shown, original), token_type_ids=batch["token_type_ids"],
+                           attention_mask=batch["attention_mask"])
+            right = out.prediction_logits.argmax(-1) == batch["labels"]
+            hits[kind][0] += int(right[selected].sum())
+            hits[kind][1] += int(selected.sum())
+accuracy = {kind: right / total for kind, (right, total) in hits.items()}
+print(f"accuracy at the {hits['[MASK]'][1]} selected positions, showing:",
+      ", ".join(f"{kind} {a:.3f}" for kind, a in accuracy.items()))
+visible_accuracy = accuracy["the word itself"]
+assert visible_accuracy < 0.95  # weighed against the context, not copied
+assert checks_bert.check_visible_accuracy(visible_accuracy, model, held_out, tokenizer)

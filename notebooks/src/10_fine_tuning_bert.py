@@ -633,31 +633,18 @@ fig.tight_layout()
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker in `course_lib.checks.fine_tuning`. Fill in the function, run the cell,
+# Each exercise has a checker in `course_lib.checks.fine_tuning`. Fill in the answer, run the cell,
 # read the message. Worked solutions follow below.
 #
-# **Exercise 1 · decoding a span.** Write `best_span(start, end, max_answer_length)` for one question:
-# `start` and `end` are (T,) scores, position 0 is `[CLS]`. Return the (s, e) with 1 ≤ s ≤ e,
-# e < s + max_answer_length, that maximizes start[s] + end[e], or `None` when start[0] + end[0] is at
-# least as high (no answer).
-
-# %%
-from course_lib.checks import fine_tuning as fine_tuning_checks
-
-
-def best_span(start: torch.Tensor, end: torch.Tensor, max_answer_length: int):
-    raise NotImplementedError  # your code here
-
-
-done = fine_tuning_checks.check_best_span(best_span)
-
-# %% [markdown]
-# **Exercise 2 · F1 over answer words.** Write `span_f1(predicted, gold)` for two lists of words: the
+# **Exercise 1 · F1 over answer words.** Write `span_f1(predicted, gold)` for two lists of words: the
 # harmonic mean of precision (shared words / predicted words) and recall (shared words / gold words),
 # words counted with multiplicity. An empty list means "no answer": two empty lists score 1, one empty
 # list scores 0.
 
 # %%
+from course_lib.checks import fine_tuning as fine_tuning_checks
+
+
 def span_f1(predicted: list[str], gold: list[str]) -> float:
     raise NotImplementedError  # your code here
 
@@ -665,7 +652,7 @@ def span_f1(predicted: list[str], gold: list[str]) -> float:
 done = fine_tuning_checks.check_span_f1(span_f1)
 
 # %% [markdown]
-# **Exercise 3 · a tag on the first piece.** A sentence goes in as `[CLS] pieces [SEP]`. Given where each
+# **Exercise 2 · a tag on the first piece.** A sentence goes in as `[CLS] pieces [SEP]`. Given where each
 # word's first piece stands among the pieces (`word_starts`, counted without `[CLS]`), the word labels
 # and the input length, return the label row: each word's label at its first piece, -100 everywhere else.
 
@@ -677,7 +664,7 @@ def first_piece_labels(word_starts: list[int], labels: list[int], length: int) -
 done = fine_tuning_checks.check_first_piece_labels(first_piece_labels)
 
 # %% [markdown]
-# **Exercise 4 · what learns in feature-based use.** For a frozen BERT with L layers of width H, a scalar
+# **Exercise 3 · what learns in feature-based use.** For a frozen BERT with L layers of width H, a scalar
 # mix and a linear head to K labels, how many parameters are trained? Write `feature_parameters(H, L, K)`;
 # compare with section 8's table.
 
@@ -688,25 +675,22 @@ def feature_parameters(H: int, L: int, K: int) -> int:
 
 done = fine_tuning_checks.check_feature_parameters(feature_parameters)
 
+# %% [markdown]
+# **Exercise 4 · what is "no answer" worth? (investigate)** The QA model of section 7 may answer a
+# question with `[CLS]`, "no answer". Take that option away: run `models["QA"]` on the test batches
+# (`predict` gives each batch's start and end scores), set the scores of position 0 to −∞ so that
+# `best_spans` always picks a span in the document, and score the answers with `exact_match`
+# against the gold answers (`span_words` turns a span into words). Set `forced_exact_match` to the
+# exact match over all test questions, and compare it with section 7's.
+
+# %%
+forced_exact_match = ...  # your answer: a number
+done = fine_tuning_checks.check_forced_answers(forced_exact_match, models["QA"], test_batches["QA"], data["QA"][1])
+
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** Try every legal pair and keep the best; the no-answer score is the bar to beat.
-
-# %% tags=["solution"]
-def best_span(start, end, max_answer_length):
-    best, best_score = None, start[0] + end[0]
-    for s in range(1, len(start)):
-        for e in range(s, min(s + max_answer_length, len(end))):
-            if start[s] + end[e] > best_score:
-                best, best_score = (s, e), start[s] + end[e]
-    return best
-
-
-assert fine_tuning_checks.check_best_span(best_span)
-
-# %% [markdown] tags=["solution"]
-# **2.** `Counter & Counter` keeps each shared word as often as it occurs in both.
+# **1.** `Counter & Counter` keeps each shared word as often as it occurs in both.
 
 # %% tags=["solution"]
 from collections import Counter
@@ -725,7 +709,7 @@ def span_f1(predicted, gold):
 assert fine_tuning_checks.check_span_f1(span_f1)
 
 # %% [markdown] tags=["solution"]
-# **3.** `[CLS]` takes position 0, so every piece moves one place to the right.
+# **2.** `[CLS]` takes position 0, so every piece moves one place to the right.
 
 # %% tags=["solution"]
 def first_piece_labels(word_starts, labels, length):
@@ -738,7 +722,7 @@ def first_piece_labels(word_starts, labels, length):
 assert fine_tuning_checks.check_first_piece_labels(first_piece_labels)
 
 # %% [markdown] tags=["solution"]
-# **4.** L + 1 mix weights (embeddings and each layer), one γ, and the head's H·K weights and K biases.
+# **3.** L + 1 mix weights (embeddings and each layer), one γ, and the head's H·K weights and K biases.
 
 # %% tags=["solution"]
 def feature_parameters(H, L, K):
@@ -747,3 +731,29 @@ def feature_parameters(H, L, K):
 
 assert fine_tuning_checks.check_feature_parameters(feature_parameters)
 assert feature_parameters(config.hidden_size, config.num_hidden_layers, len(tags)) == trainable["tagging"][1]
+
+# %% [markdown] tags=["solution"]
+# **4.** Minus infinity at position 0 makes the no-answer score −∞, so a span always wins. A
+# question the model answered keeps its answer; one it declined now gets a span, which may be right
+# if the question had an answer after all, and is wrong whenever it had none. The printed lines show
+# the balance: the unanswerable questions the model recognized are what the "no answer" option is
+# worth.
+
+# %% tags=["solution", "nbval-ignore-output"]
+from course_lib.bert import exact_match, span_words
+
+scores, k = [], 0
+for (start, end), batch in zip(predict(models["QA"], test_batches["QA"]), test_batches["QA"]):
+    start[:, 0] = end[:, 0] = float("-inf")  # "no answer" can no longer win
+    spans = best_spans(start, end, torch.tensor(batch["word_index"]) >= 0)
+    for row, span in enumerate(spans):
+        example = data["QA"][1][k]
+        scores.append(exact_match(span_words(span, batch["word_index"][row], example.context), example.answer))
+        k += 1
+forced_exact_match = sum(scores) / len(scores)
+print(f"exact match over {len(scores)} test questions: {forced_exact_match:.3f} forced to answer, "
+      f"{qa['exact_match']:.3f} free to say no answer")
+print(f"questions without an answer: {no_answer} of {len(data['QA'][1])}; the model said so for "
+      f"{qa['exact_match_unanswerable']:.3f} of them")
+assert forced_exact_match < qa["exact_match"]
+assert fine_tuning_checks.check_forced_answers(forced_exact_match, models["QA"], test_batches["QA"], data["QA"][1])

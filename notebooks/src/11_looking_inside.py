@@ -430,30 +430,17 @@ if loaded is not None:
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker in `course_lib.checks.inside`. Fill in the function, run the cell, read the
+# Each exercise has a checker in `course_lib.checks.inside`. Fill in the answer, run the cell, read the
 # message; worked solutions follow below.
 #
-# **Exercise 1 · a head's mass on some tokens.** Write `mass_to(attention, key_positions)` for one layer's
-# attention `(A, T, T)` (head, query, key): for each head, the weight each query puts on the tokens at
-# `key_positions` (summed over them), averaged over all T queries. With `key_positions = [T - 1]` it is a
-# head's mass on `[SEP]`.
+# **Exercise 1 · the previous-token score.** Write `previous_token_mass(attention)` for `(A, T, T)`: for each
+# head, the weight of query t on key t − 1, averaged over t = 1 … T − 1 (the first token has no previous one).
+# Hint: `torch.diagonal` with an `offset`.
 
 # %%
 from course_lib.checks import inside as inside_checks
 
 
-def mass_to(attention: torch.Tensor, key_positions: list[int]) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = inside_checks.check_mass_to(mass_to)
-
-# %% [markdown]
-# **Exercise 2 · the previous-token score.** Write `previous_token_mass(attention)` for `(A, T, T)`: for each
-# head, the weight of query t on key t − 1, averaged over t = 1 … T − 1 (the first token has no previous one).
-# Hint: `torch.diagonal` with an `offset`.
-
-# %%
 def previous_token_mass(attention: torch.Tensor) -> torch.Tensor:
     raise NotImplementedError  # your code here
 
@@ -461,7 +448,7 @@ def previous_token_mass(attention: torch.Tensor) -> torch.Tensor:
 done = inside_checks.check_previous_token_mass(previous_token_mass)
 
 # %% [markdown]
-# **Exercise 3 · the uniform baseline.** A head that attends evenly gives each of T tokens 1/T. Write
+# **Exercise 2 · the uniform baseline.** A head that attends evenly gives each of T tokens 1/T. Write
 # `uniform_baseline(lengths)`: that weight averaged over sentences of the given lengths (in tokens, `[CLS]`
 # and `[SEP]` included). It should reproduce `stats.uniform` of section 3.
 
@@ -473,31 +460,20 @@ def uniform_baseline(lengths: list[int]) -> float:
 done = inside_checks.check_uniform_baseline(uniform_baseline)
 
 # %% [markdown]
-# **Exercise 4 · within- and across-sense similarity.** Write `within_across(x, senses)` for the vectors
-# `x` (N, H) of one word's occurrences and their senses: subtract the mean row, then return the mean cosine
-# over pairs of *different* occurrences with the same sense, and the mean cosine over pairs with different
-# senses.
+# **Exercise 3 · a position head without positions (investigate).** Section 3 found heads that look
+# at the previous token. Where do they get "previous" from? Make a copy of the encoder
+# (`copy.deepcopy(bert)`, so that `bert` itself stays as it is), set all its position embeddings
+# (`embeddings.position_embeddings.weight`) to 0, and measure the copy with `head_statistics` on
+# the same `examples`. Set `previous_without_positions` to the previous-token mass of the head that
+# was the best previous-token head in section 3 (`best["previous token"]` names it), and compare it
+# with the uniform baseline.
 
 # %%
-def within_across(x: torch.Tensor, senses: list[int]) -> tuple[float, float]:
-    raise NotImplementedError  # your code here
-
-
-done = inside_checks.check_within_across(within_across)
+previous_without_positions = ...  # your answer: a number
+done = inside_checks.check_positions_removed(previous_without_positions, bert, tokenizer, examples)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
-
-# %% tags=["solution"]
-def mass_to(attention: torch.Tensor, key_positions: list[int]) -> torch.Tensor:
-    return attention[:, :, key_positions].sum(-1).mean(-1)  # keys are the last index, queries the middle
-
-
-assert inside_checks.check_mass_to(mass_to)
-T = len(tokens)
-assert_close(mass_to(attention[-1], [T - 1]), mass_to_keys(attention[None], torch.arange(T)[None] == T - 1,
-                                                            torch.ones(1, T, dtype=torch.bool))[0, -1])
-
 
 # %% tags=["solution", "nbval-ignore-output"]
 def previous_token_mass(attention: torch.Tensor) -> torch.Tensor:
@@ -519,18 +495,23 @@ lengths = [2 + sum(len(tokenizer.tokenize(w)) for w in e.tokens) for e in exampl
 assert abs(uniform_baseline(lengths) - stats.uniform) < 1e-9
 print(f"uniform baseline over the {len(lengths)} sentences: {uniform_baseline(lengths):.3f}")
 
+# %% [markdown] tags=["solution"]
+# **3.** Self-attention itself is blind to order (notebook 07); the only thing that tells BERT where a
+# token stands is its position embedding. Set them to 0 and the head that read the previous token
+# has nothing left to find it by: its mass on the previous token falls to about the uniform
+# baseline (the printed line). A position head is a pattern in how the position embeddings meet
+# through the query and key projections.
 
 # %% tags=["solution", "nbval-ignore-output"]
-def within_across(x: torch.Tensor, senses: list[int]) -> tuple[float, float]:
-    x = torch.nn.functional.normalize(x - x.mean(0), dim=-1)
-    cos = x @ x.T
-    labels = torch.tensor(senses)
-    same = labels[:, None] == labels[None, :]
-    different_rows = ~torch.eye(len(senses), dtype=torch.bool)
-    return cos[same & different_rows].mean().item(), cos[~same].mean().item()
+import copy
 
-
-assert inside_checks.check_within_across(within_across)
-ours = within_across(layers["BERT"][-1].double(), senses)
-assert_close(torch.tensor(ours), torch.tensor(similarity["BERT"][-1]))
-print(f"'{word}', BERT's last layer: within {ours[0]:.3f}, across {ours[1]:.3f}")
+no_positions = copy.deepcopy(bert)
+with torch.no_grad():
+    no_positions.embeddings.position_embeddings.weight.zero_()
+blind_stats = head_statistics(no_positions, tokenizer, examples)
+layer, head = best["previous token"][:2]
+previous_without_positions = float(blind_stats.patterns["previous token"][layer, head])
+print(f"head L{layer} H{head}, mass on the previous token: {best['previous token'][2]:.3f} with positions, "
+      f"{previous_without_positions:.3f} without; uniform baseline {blind_stats.uniform:.3f}")
+assert previous_without_positions < 1.5 * blind_stats.uniform < best["previous token"][2]
+assert inside_checks.check_positions_removed(previous_without_positions, bert, tokenizer, examples)

@@ -588,28 +588,17 @@ print(f"this notebook took {time.process_time() - cpu_start:.0f} s of CPU time (
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a checker in `course_lib.checks.design`. Fill in the function, run the cell, read
+# Each exercise has a checker in `course_lib.checks.design`. Fill in the answer, run the cell, read
 # the message. Worked solutions follow below.
 #
-# **Exercise 1 · the causal mask.** Write `my_causal_mask(T)`: a (T, T) boolean tensor, True where
-# query t may attend to key s.
+# **Exercise 1 · next-token targets.** A left-to-right model reads a padded batch `ids` (B, T) with its
+# `attention_mask` (1 = real token). Return `(inputs, targets)`, both (B, T − 1): position t reads token
+# t and predicts token t + 1; a target that is padding becomes −100 so the loss skips it.
 
 # %%
 from course_lib.checks import design as design_checks
 
 
-def my_causal_mask(T: int) -> torch.Tensor:
-    raise NotImplementedError  # your code here
-
-
-done = design_checks.check_causal_mask(my_causal_mask)
-
-# %% [markdown]
-# **Exercise 2 · next-token targets.** A left-to-right model reads a padded batch `ids` (B, T) with its
-# `attention_mask` (1 = real token). Return `(inputs, targets)`, both (B, T − 1): position t reads token
-# t and predicts token t + 1; a target that is padding becomes −100 so the loss skips it.
-
-# %%
 def next_token_targets(ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     raise NotImplementedError  # your code here
 
@@ -617,7 +606,7 @@ def next_token_targets(ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple
 done = design_checks.check_next_token_targets(next_token_targets)
 
 # %% [markdown]
-# **Exercise 3 · who sees what.** For `kind` in `"gpt"`, `"elmo-forward"`, `"elmo-backward"`, `"elmo"`
+# **Exercise 2 · who sees what.** For `kind` in `"gpt"`, `"elmo-forward"`, `"elmo-backward"`, `"elmo"`
 # (both directions concatenated) and `"bert"`, return the set of positions whose words the
 # representation of position t (of a sentence of T words) can depend on. Compare with section 2's table.
 
@@ -629,30 +618,22 @@ def visible_positions(kind: str, t: int, T: int) -> set[int]:
 done = design_checks.check_visible_positions(visible_positions)
 
 # %% [markdown]
-# **Exercise 4 · perplexity from log-probabilities.** Given one list of natural log-probabilities per
-# sentence (one per predicted token), return the perplexity of all the sentences together.
+# **Exercise 3 · read GPT later (investigate).** In section 2, GPT read at the word is blind to a cue
+# on its right. Is the cue's information out of GPT's reach, or just not read yet? Read GPT's top
+# layer at the later of the word and its cue (`max(e.position, e.cue_position)`, plus one for
+# `<bos>`) instead of at the word, for the training and the test examples alike (`gpt.hidden_states`
+# gives the top layer; `gpt_features` shows how to read it), train the probe as section 2 does
+# (`probe_predictions(..., seed=seed)`), and set `gpt_at_cue` to its accuracy on the right-cue test
+# words. Compare it with the "GPT (top layer)" row of section 2.
 
 # %%
-def perplexity_of(logprobs: list[list[float]]) -> float:
-    raise NotImplementedError  # your code here
-
-
-done = design_checks.check_perplexity(perplexity_of)
+gpt_at_cue = ...  # your answer: a number
+done = design_checks.check_gpt_at_cue(gpt_at_cue, gpt, vocab, probe_train, probe_test, seed)
 
 # %% [markdown] tags=["solution"]
 # ### Solutions
 #
-# **1.** The lower triangle, diagonal included: a word may read itself and everything before it.
-
-# %% tags=["solution"]
-def my_causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).tril()
-
-
-assert design_checks.check_causal_mask(my_causal_mask)
-
-# %% [markdown] tags=["solution"]
-# **2.** Shift by one; padding targets are masked with the mask shifted the same way.
+# **1.** Shift by one; padding targets are masked with the mask shifted the same way.
 
 # %% tags=["solution"]
 def next_token_targets(ids, attention_mask):
@@ -662,7 +643,7 @@ def next_token_targets(ids, attention_mask):
 assert design_checks.check_next_token_targets(next_token_targets)
 
 # %% [markdown] tags=["solution"]
-# **3.** One-way models see one side and the word itself; ELMo's concatenation and BERT see everything.
+# **2.** One-way models see one side and the word itself; ELMo's concatenation and BERT see everything.
 
 # %% tags=["solution"]
 def visible_positions(kind, t, T):
@@ -673,15 +654,28 @@ def visible_positions(kind, t, T):
 assert design_checks.check_visible_positions(visible_positions)
 
 # %% [markdown] tags=["solution"]
-# **4.** Average over every token of every sentence, then exp of minus that mean; checked against
-# `course_lib.lm.perplexity` on GPT's own log-probabilities.
+# **3.** The same features, read a little later: for a right-cue word, at its cue, whose vector has
+# read both the word and the cue; for a left-cue word nothing changes. Read at the cue, GPT's top
+# layer separates the right-cue senses far better than at the word (the printed line): the
+# information was never out of a left-to-right model's reach, it had only not been read yet.
+# (Reading at the cue is easy here, since the cue word alone names the sense.) A task that needs
+# the sense *at* the word, such as tagging it, cannot wait for the cue, and that is where BERT's
+# both-sided layers pay.
 
-# %% tags=["solution"]
-def perplexity_of(logprobs):
-    flat = [x for sentence in logprobs for x in sentence]
-    return math.exp(-sum(flat) / len(flat))
-
-
-assert design_checks.check_perplexity(perplexity_of)
-few = [s.tokens for s in list(test)[:200]]
-assert math.isclose(perplexity_of([list(x) for x in gpt.token_logprobs(few)]), perplexity(gpt, few), rel_tol=1e-9)
+# %% tags=["solution", "nbval-ignore-output"]
+with torch.no_grad():
+    later = {}
+    for split, examples in (("train", probe_train), ("test", probe_test)):
+        states = []
+        for i in range(0, len(examples), 256):
+            chunk = examples[i : i + 256]
+            ids, _ = pad_batch([[vocab.bos_id, *vocab.encode(e.tokens)] for e in chunk], vocab.pad_id)
+            at = torch.tensor([max(e.position, e.cue_position) + 1 for e in chunk])  # the cue, if it comes later
+            states.append(gpt.hidden_states(ids.to(dev))[0][torch.arange(len(chunk)), at].cpu())
+        later[split] = torch.cat(states)
+hits = (probe_predictions(later["train"], y_train, later["test"], seed=seed) == y_test).float()
+gpt_at_cue = hits[side["right"]].mean().item()
+print(f"GPT's top layer, right-cue words: {gpt_at_cue:.3f} read at the cue, {side_table['GPT (top layer)', 'right']:.3f} "
+      f"at the word; left-cue words: {hits[side['left']].mean().item():.3f}")
+assert gpt_at_cue >= side_table["GPT (top layer)", "right"] + 0.25
+assert design_checks.check_gpt_at_cue(gpt_at_cue, gpt, vocab, probe_train, probe_test, seed)
