@@ -249,9 +249,9 @@ for name, config in [("BERT-base", BertConfig.base()), ("BERT-large", BertConfig
 
 # %% [markdown]
 # The rule of thumb misses BERT-base and BERT-large by 1 % or less (the last column): the positions, the
-# pooler and the biases are the rest. The paper rounds the two exact counts to 110M and 340M [BERT paper,
-# §3]. For the toy BERT it is far off: with H = 64 the
-# embedding table and the positions weigh more than the layers. Exercise 2 asks for the exact count by hand.
+# pooler and the biases are the rest. The paper gives the two as 110M and 340M [BERT paper, §3]. For the
+# toy BERT it is far off: with H = 64 the embedding table and the positions weigh more than the layers.
+# Exercise 2 asks for the exact count by hand.
 #
 # ## 5 · Masked language modelling: the 80/10/10 rule
 #

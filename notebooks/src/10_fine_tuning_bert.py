@@ -72,8 +72,7 @@ world = toy_world()
 #
 # `pretrained_toy_bert()` returns notebook 09's model from the cache (or pre-trains it again,
 # deterministically, when the cache is empty: the pre-training time is printed below). We keep its
-# encoder, `pre.bert`, and drop
-# the two pre-training heads: fine-tuning starts from the encoder alone.
+# encoder, `pre.bert`, and drop the two pre-training heads: fine-tuning starts from the encoder alone.
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
@@ -141,8 +140,7 @@ print("sentence logits", tuple(logits.shape), "| start and end scores", tuple(st
 # `from_encoder` copies the pre-trained weights into a new model, so each task below starts from the
 # same encoder, and `pre` itself never changes. All runs use the same recipe (BERT's): AdamW, a linear
 # warm-up over the first tenth of the steps (`fine_tune`'s default), then linear decay to 0; `steps`
-# batches of `batch_size` per task
-# (`qa_steps` for question answering).
+# batches of `batch_size` per task (`qa_steps` for question answering).
 #
 # ## 3 · The labelled data
 #
@@ -280,9 +278,9 @@ assert tag_accuracy >= 0.95
 # **Macro-F1** (宏平均F1) averages the F1 of each tag, so a rare tag counts as much as a frequent one;
 # accuracy counts words, so it is dominated by the frequent tags. The per-tag table shows why the two
 # numbers differ so much here: one tag, NUM, is rare, in the training sentences and in the test ones,
-# and the model never gets it right (F1 0). Those few test words barely move the accuracy, but they are one tag
-# in ten, so they take a tenth off the macro-F1. A tagger that looks perfect by accuracy can still miss
-# a whole class; macro-F1 is the number that says so.
+# and the model never gets it right (F1 0). Those few test words barely move the accuracy, but NUM is
+# one tag in ten, so it takes a tenth off the macro-F1. A tagger that looks perfect by accuracy can
+# still miss a whole class; macro-F1 is the number that says so.
 
 # %% [markdown]
 # ## 6 · Case 3: a sentence pair, same sense or not
@@ -485,12 +483,12 @@ assert results["BERT features", "QA"]["exact_match"] < results["BERT fine-tuned"
 # were never trained to do. Only fine-tuning can change the layers to do it.
 #
 # The BERT paper ran the same comparison at full scale, on named-entity recognition, and found the
-# opposite: frozen features came within a few tenths of a point of fine-tuning, 96.1 against 96.4 F1
-# on CoNLL-2003 [BERT paper, §5.3]. The difference is what sits on top. The paper fed the frozen
-# features to a two-layer BiLSTM, a whole task network that can still learn the computation the frozen
-# layers lack, as ELMo's users did with their task models; here the head is one linear layer. So
-# "features or fine-tuning" is really "where does the task's computation happen": in a network on top,
-# or in the pre-trained layers themselves.
+# opposite: frozen BERT-base features came within a few tenths of a point of fine-tuning, 96.1 against
+# 96.4 F1 on the CoNLL-2003 development set [BERT paper, §5.3]. The difference is what sits on top. The
+# paper fed the frozen features to a two-layer BiLSTM, a whole task network that can still learn the
+# computation the frozen layers lack, as ELMo's users did with their task models; here the head is one
+# linear layer. So "features or fine-tuning" is really "where does the task's computation happen": in a
+# network on top, or in the pre-trained layers themselves.
 
 # %% [markdown]
 # ## 9 · The results table

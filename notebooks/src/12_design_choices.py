@@ -527,9 +527,10 @@ assert min(min(run) for run in spread["BERT (MLM + NSP), 2 x 64"]) >= 0.95  # pr
 #   its cue, and fine-tuning cannot lift the mask. The left-cue senses, whose cue it does see, it gets
 #   right (in two runs of three). A BiLSTM on top gives the word its right context back; here the cue is
 #   one word away, so a shallow BiLSTM on top is enough. The paper saw the same pattern on SQuAD, and a
-#   cost elsewhere: its left-to-right model lost 10.7 F1 on SQuAD (88.5 → 77.8), the BiLSTM won back 7.1
-#   of them (84.9), and on the GLUE tasks the BiLSTM made things slightly worse (MRPC 77.5 → 75.7, SST-2
-#   92.1 → 91.6) [BERT paper, Table 5]. Our BiLSTM row also lost a little on tagging (the table), in one run.
+#   cost elsewhere: its left-to-right model (trained without NSP too) scored 10.7 F1 below BERT on SQuAD
+#   (88.5 → 77.8), the BiLSTM won back 7.1 of them (84.9), and on the GLUE tasks the BiLSTM made things
+#   slightly worse (MRPC 77.5 → 75.7, SST-2 92.1 → 91.6) [BERT paper, Table 5]. Our BiLSTM row also lost
+#   a little on tagging (the table), in one run.
 # - **Removing NSP: no gap.** Spam, tagging and senses are equal. In the paper, the model without NSP
 #   lost 3.5 points on QNLI (88.4 → 84.9), 0.5 on MNLI (84.4 → 83.9) and 0.6 F1 on SQuAD (88.5 → 87.9)
 #   [BERT paper, Table 5]. QNLI asks whether a sentence answers a question: two sentences compared, which
