@@ -54,10 +54,11 @@ print(f"device: {dev}" + (f" ({torch.cuda.get_device_name(dev)})" if dev.type ==
 # %%
 import sys
 
-assert sys.version_info >= (3, 10), "the course needs Python 3.10 or newer"
-assert int(ipywidgets.__version__.split(".")[0]) >= 8, "the explorers need ipywidgets 8"
+NEEDS_PYTHON, NEEDS_IPYWIDGETS = (3, 10), 8  # the oldest versions the course supports (pyproject.toml)
+assert sys.version_info >= NEEDS_PYTHON, "the course needs Python 3.10 or newer"
+assert int(ipywidgets.__version__.split(".")[0]) >= NEEDS_IPYWIDGETS, "the explorers need ipywidgets 8"
 assert dev.type == ("cuda" if torch.cuda.is_available() else "cpu"), "device='auto' must pick CUDA when present"
-print("set-up OK")
+print(f"set-up OK: Python >= {'.'.join(map(str, NEEDS_PYTHON))}, ipywidgets >= {NEEDS_IPYWIDGETS}")
 
 # %% [markdown]
 # **Seeds make runs repeatable.** `seed_everything` seeds Python, NumPy and torch at once: the same
@@ -186,7 +187,8 @@ explorer = ipywidgets.interact(plot_softmax, temperature=slider, ax=ipywidgets.f
 
 # %% [markdown]
 # The static version of the same figure, for readers on GitHub: three temperatures side by side.
-# At T = 0.3 almost all the mass sits on "bank"; at T = 3 the four words come close to equal.
+# At T = 0.3 almost all the mass sits on "bank"; at T = 3 the largest probability is less than three
+# times the smallest (the printed max/min).
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.2), dpi=80)
@@ -211,11 +213,50 @@ assert table[0.3][0] > 0.9 and table[3.0].max() / table[3.0].min() < 3
 #
 # ```bash
 # .venv/bin/papermill notebooks/00_welcome.ipynb build/00_seed1.ipynb -p seed 1
-# .venv/bin/papermill notebooks/03_elmo_bilm.ipynb build/03_gpu.ipynb -p device cuda -p epochs 20
+# .venv/bin/papermill notebooks/03_elmo_bilm.ipynb build/03_gpu.ipynb -p device cuda -p steps 2000
 # ```
 #
-# Here is papermill at work on a two-cell notebook made on the spot: its tagged cell says
-# `greeting = "hello"`, and we run it from the command line with `-p greeting "good morning"`.
+# The injected cell comes right after the tagged one and wins, because it runs later. Every
+# notebook of the course works this way; the notes at the end of this notebook show papermill doing
+# it on a two-cell notebook made on the spot.
+
+# %% [markdown]
+# ## 5 · Running the course and its tests
+#
+# From the repository root, on a machine with the Python that section 1 checks for:
+#
+# | command | what it does |
+# |---|---|
+# | `make course` | builds `.venv`, runs every notebook into `build/` (with HTML exports), prints a table of times |
+# | `make test` | the unit tests of `course_lib` and every notebook under **nbval**, which re-runs each notebook and compares its outputs with the stored ones |
+# | `make notebooks` | re-executes the notebooks and stores their outputs (after you change one) |
+# | `make lab` | opens JupyterLab on the notebooks |
+#
+# nbval compares text outputs; cells whose output legitimately differs between runs (timings,
+# progress bars, versions, widgets) carry the tag `nbval-ignore-output`. Key results are
+# also asserted in the notebooks themselves, so a silent regression fails the tests.
+
+# %% [markdown]
+# ## 6 · Glossary · 术语表
+#
+# The key terms of the course in English and Chinese, with the notebook where each is built.
+# Terms appear in **bold** the first time a notebook uses them.
+
+# %%
+from IPython.display import Markdown, display
+
+from course_lib.course_map import GLOSSARY, glossary_markdown
+
+display(Markdown(glossary_markdown()))
+print(f"{len(GLOSSARY)} terms")
+
+# %% [markdown]
+# ## Notes
+#
+# **papermill at work.** A two-cell notebook made on the spot: its tagged cell says
+# `greeting = "hello"`, and we run it from the command line with `-p greeting "good morning"`. The
+# printout lists each cell of the result with its tags: papermill's `injected-parameters` cell sits
+# right after the tagged one.
 
 # %%
 import subprocess
@@ -243,40 +284,6 @@ for cell in ran.cells:
     printed = "".join(o.get("text", "") for o in cell.outputs).strip()
     print(f"{str(tags):26} {cell.source!r:42} -> {printed}")
 assert ran.cells[-1].outputs[0]["text"].startswith("good morning")
-
-# %% [markdown]
-# The injected cell comes right after the tagged one and wins, because it runs later. Every
-# notebook of the course works this way.
-
-# %% [markdown]
-# ## 5 · Running the course and its tests
-#
-# From the repository root, on a machine with Python 3.10+:
-#
-# | command | what it does |
-# |---|---|
-# | `make course` | builds `.venv`, runs every notebook into `build/` (with HTML exports), prints a table of times |
-# | `make test` | the unit tests of `course_lib` and every notebook under **nbval**, which re-runs each notebook and compares its outputs with the stored ones |
-# | `make notebooks` | re-executes the notebooks and stores their outputs (after you change one) |
-# | `make lab` | opens JupyterLab on the notebooks |
-#
-# nbval compares text outputs; cells whose output legitimately differs between runs (timings,
-# progress bars, versions, widgets) carry the tag `nbval-ignore-output`. Key results are
-# also asserted in the notebooks themselves, so a silent regression fails the tests.
-
-# %% [markdown]
-# ## 6 · Glossary · 术语表
-#
-# The key terms of the course in English and Chinese, with the notebook where each is built.
-# Terms appear in **bold** the first time a notebook uses them.
-
-# %%
-from IPython.display import Markdown, display
-
-from course_lib.course_map import GLOSSARY, glossary_markdown
-
-display(Markdown(glossary_markdown()))
-print(f"{len(GLOSSARY)} terms")
 
 # %% [markdown]
 # ## Exercises

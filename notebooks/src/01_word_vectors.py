@@ -10,12 +10,13 @@
 # %% [markdown]
 # # 01 · Word vectors: from one-hot to skip-gram
 #
-# A neural network reads numbers, so every word needs a vector. This notebook builds three answers,
-# each better than the one before: **one-hot vectors** (独热向量), count-based vectors from
-# **PPMI** (正点互信息) and **SVD** (奇异值分解), and **skip-gram** (跳字模型) vectors trained with
-# **negative sampling** (负采样). We measure them with nearest neighbours, analogies and a
-# similarity set, and end with the limit the rest of the course removes: one vector per word
-# *type* cannot tell the two senses of "bank" apart.
+# A neural network reads numbers, so every word needs a vector. This notebook builds three answers:
+# **one-hot vectors** (独热向量), count-based vectors from **PPMI** (正点互信息) and **SVD**
+# (奇异值分解), and **skip-gram** (跳字模型) vectors trained with **negative sampling** (负采样). We
+# measure them with nearest neighbours, analogies and a similarity set. No method wins every test:
+# counting finds a word's class best, skip-gram solves the analogies, and the measurements show why.
+# The notebook ends with the limit the rest of the course removes: one vector per word *type*
+# cannot tell the two senses of "bank" apart.
 
 # %% tags=["parameters"]
 # Parameters: papermill can override any of these, e.g. `-p corpus lee` or `-p epochs 10`.
@@ -145,15 +146,16 @@ for w, r in zip(shown, rows):
 # %% [markdown]
 # "the" meets every word often, so its PPMI is small; "cow" and "feeds" meet more than chance
 # predicts. A V × V matrix is too big to use as vectors, so we keep its top `dim` directions with a
-# truncated **singular value decomposition**: M ≈ U Σ Vᵀ, word vectors = U_k Σ_k^½. (The library
-# also smooths the context distribution with exponent 0.75, as Levy et al. 2015 recommend.)
+# truncated **singular value decomposition**: M ≈ U Σ Vᵀ, word vectors = U_k Σ_k^½, with k = `dim`.
+# (The library also smooths the context distribution with the exponent printed below, as
+# Levy et al. 2015 recommend: rare contexts count a little more.)
 
 # %%
-start = time.perf_counter()
-ppmi_vectors = ppmi_svd(sentences, dim=dim, window=window, min_count=min_count)
-print(ppmi_vectors)
+alpha = 0.75  # context smoothing: p(c) ∝ count(c)^alpha
+ppmi_vectors = ppmi_svd(sentences, dim=dim, window=window, min_count=min_count, alpha=alpha)
+print(f"{ppmi_vectors}, context smoothing exponent {alpha}")
 assert torch.allclose(ppmi_vectors.vectors,
-                      svd_vectors(ppmi(cooccurrence_counts(sentences, window, words=ppmi_vectors.words)[0], alpha=0.75), dim),
+                      svd_vectors(ppmi(cooccurrence_counts(sentences, window, words=ppmi_vectors.words)[0], alpha=alpha), dim),
                       atol=1e-4)
 
 # %% [markdown]
@@ -219,7 +221,9 @@ assert last < 0.7 * first
 # ## 6 · Nearest neighbours
 #
 # The **cosine similarity** (余弦相似度) of two vectors is the cosine of the angle between them. The
-# nearest neighbours of a word should be words of its class:
+# nearest neighbours of a word should be words of its class. Look at the numbers as well as the
+# words: PPMI-SVD's neighbours are not just close, they point the same way to two decimals. Section 7
+# explains why.
 
 # %% tags=["nbval-ignore-output"]
 queries = ["cow", "sailor", "feeds", "king", "italy"] if toy else [w for w in sg_vectors.words[30:35]]
@@ -242,6 +246,9 @@ if toy:
     assert precision["skip-gram"] >= 0.8
 
 # %% [markdown]
+# Here counting wins: almost all of PPMI-SVD's nearest neighbours are in the word's class, a larger
+# share than skip-gram's. Section 7 shows what that costs.
+#
 # Where do skip-gram's misses go? Into the word's own topic: a noun of the farm lands beside the
 # farm's verbs and adjectives, because they all share the farm's contexts. And a good share goes to
 # the *same* word in the other number: "cow" and "cows" share the contexts that say which animal it
@@ -304,6 +311,9 @@ if toy:
 # *her*; *this cow* and *these cows*). Then queen − king removes the pair and keeps the relation,
 # and adding prince lands on princess. The toy world is written that way on purpose; real text is
 # noisier, which is why word2vec's analogy scores on real corpora are far lower.
+#
+# Skip-gram's offsets agree (the first line below). PPMI-SVD fails the same questions; the
+# next cell shows why.
 
 # %%
 if toy:
@@ -319,6 +329,45 @@ if toy:
     assert results["skip-gram"].coverage == 1.0
     assert results["skip-gram"].accuracy >= 0.7
     assert mean_offset_cos > 0.3
+
+# %% [markdown]
+# **Why PPMI-SVD fails here, and why its neighbours scored 1.00.** In the toy world the words of one
+# class fill the same slots of the same sentence patterns, so their rows of the PPMI matrix are
+# nearly the same; what tells *king* from *prince* (his kingdom, his principality) is a small part
+# of each row. A truncated SVD keeps only the `dim` directions that carry the most weight, and those
+# are the ones that whole classes and topics share. The small differences fall below the cut, and
+# the words of a class end up with almost one vector: a word class **collapses**. That is perfect
+# for finding a word's class (the precision@5 above), and useless for an analogy, which must land
+# on one member of a class: king : queen :: prince lands on a crowd of words, men and women alike,
+# all at cosine 1.00, and which comes first is down to rounding. Skip-gram's class members stay
+# further apart (the first line). Keep more directions and PPMI-SVD's members come apart too: the
+# same counts with a larger `dim` (last line) answer far more analogies.
+#
+# The measure: the mean cosine between two different words of the same class.
+
+# %% tags=["nbval-ignore-output"]
+def within_class_cosine(wv: WordVectors) -> float:
+    """Mean cosine of two different words of one class, over every class with two or more words."""
+    means = []
+    for members in classes.values():
+        x = torch.stack([wv[w] for w in members if w in wv])
+        if len(x) > 1:
+            cos = torch.nn.functional.normalize(x, dim=1) @ torch.nn.functional.normalize(x, dim=1).T
+            means.append(cos[~torch.eye(len(x), dtype=bool)].mean())
+    return torch.stack(means).mean().item()
+
+
+if toy:
+    print(f"within-class cosine: PPMI-SVD {within_class_cosine(ppmi_vectors):.3f}, "
+          f"skip-gram {within_class_cosine(sg_vectors):.3f}")
+    print("PPMI-SVD, king : queen :: prince :",
+          ", ".join(f"{w} {s:.2f}" for w, s in ppmi_vectors.analogy("king", "queen", "prince", k=4)))
+    wide = WordVectors(count_words, svd_vectors(ppmi(counts, alpha=alpha), 100))  # the same counts, 100 directions
+    print(f"PPMI-SVD with dim = {wide.dim}: within-class cosine {within_class_cosine(wide):.3f}, "
+          f"analogy accuracy {wide.evaluate_analogy(questions).accuracy:.2f} (dim = {dim}: "
+          f"{results['PPMI-SVD'].accuracy:.2f})")
+    assert within_class_cosine(ppmi_vectors) > within_class_cosine(sg_vectors)
+    assert wide.evaluate_analogy(questions).accuracy > results["PPMI-SVD"].accuracy
 
 # %% [markdown]
 # ## 8 · A picture: the vectors in two dimensions
@@ -396,20 +445,28 @@ if toy:
 # ## 10 · The limit: one vector per word type
 #
 # Every **token** (词例) of a **word type** (词型) gets the same vector. A polysemous word
-# (**polysemy**, 一词多义) such as "bank" (money / river) therefore gets one vector that mixes its
-# senses: its neighbours come from both.
+# (**polysemy**, 一词多义) such as "bank" (money / river) therefore gets one vector for both senses.
+# Below, each neighbour of "bank" is marked with the polysemous word and sense it is a cue for
+# (`-` for none).
 
 # %% tags=["nbval-ignore-output"]
 if toy:
     bank = world.polysemous["bank"]
     for sense, cues in zip(bank.senses, bank.cues):
         print(f"bank as {sense:<6} is decided by: {', '.join(cues[:6])}")
-    print("neighbours of bank:", ", ".join(f"{w} {s:.2f}" for w, s in sg_vectors.most_similar("bank", 8)))
+    cue_of = {c: f"{w}/{sense}" for w, p in world.polysemous.items() for sense, cs in zip(p.senses, p.cues) for c in cs}
+    print("neighbours of bank:", ", ".join(f"{w} {s:.2f} ({cue_of.get(w, '-')})"
+                                           for w, s in sg_vectors.most_similar("bank", 8)))
     sims = {sense: np.mean([sg_vectors.similarity("bank", c) for c in cues if c in sg_vectors])
             for sense, cues in zip(bank.senses, bank.cues)}
     print("mean cosine of bank with each sense's cue words:", {s: round(float(x), 2) for s, x in sims.items()})
 
 # %% [markdown]
+# The neighbours are cue words: some are the cues of bank's own two senses, the others cues of
+# *other* polysemous words, which stand in the same slot, right after a polysemous noun. Its
+# cosine with its money cues and with its river cues (last line) is about the same: the one
+# vector sits between the two senses and favours neither.
+#
 # Can a classifier tell the sense of a "bank" token from its vector? Its input is the same for every
 # token of the word, so the best it can do is to guess each word's most frequent sense: the
 # **majority baseline**. We train it on the senses of the training corpus and test on new text.

@@ -95,13 +95,16 @@ assert same < 1e-5
 # %% [markdown]
 # ## 2 · The sinusoidal encoding
 #
-# **Build.** The original Transformer uses fixed waves. Column pair i of PE is a sine and a cosine
-# of the position at frequency ω_i = 1 / 10000^(2i/d):
+# **Build.** The original Transformer uses fixed waves. Column pair i of PE (i = 0 … d/2 − 1) is a
+# sine and a cosine of the position at frequency ω_i = 1 / 10000^(2i/d):
 #
 # PE[p, 2i] = sin(p·ω_i),  PE[p, 2i+1] = cos(p·ω_i).
 #
-# The first pairs turn fast (ω_0 = 1: a full turn every 2π ≈ 6.3 positions), the last very slowly
-# (a period of about 63 000 positions). Here it is in five lines, checked against the library.
+# Pair i makes a full turn every 2π/ω_i positions. The first pair turns fast (ω_0 = 1: a turn every
+# 2π ≈ 6.3 positions), the last very slowly: for i = d/2 − 1 the period is 2π·10000^((d−2)/d),
+# about 47,100 positions at d = 64. The often-quoted 2π·10000 ≈ 62,800 is only the limit that the
+# slowest period approaches as d grows. Here is the table in five lines, checked against the
+# library, with the periods printed.
 
 # %%
 def sinusoidal_sketch(T: int, d: int) -> torch.Tensor:
@@ -115,6 +118,10 @@ def sinusoidal_sketch(T: int, d: int) -> torch.Tensor:
 pe = sinusoidal_positions(64, 64)
 assert_close(sinusoidal_sketch(64, 64), pe, atol=1e-5, rtol=0)
 print("sketch == course_lib.transformer.sinusoidal_positions:", tuple(pe.shape))
+base, d = 10000, pe.shape[1]
+periods = 2 * torch.pi * base ** (torch.arange(0, d, 2, dtype=torch.float64) / d)  # 2π / ω_i, one per pair
+print(f"base {base}, d = {d}: pair 0 turns once every {periods[0]:.3f} positions, pair {d // 2 - 1} every "
+      f"{periods[-1]:,.0f}; the limit 2π·{base} = {2 * torch.pi * base:,.0f}")
 
 # %% [markdown]
 # **Show.** Left: the whole table, one row per position. Read it like a binary counter: the left
@@ -340,8 +347,9 @@ print(f"accuracy at step {histories['none'].evals[1]['step']}: sinusoidal {early
       f"learned {early['learned']:.2f}")
 
 # %% [markdown]
-# **The learned table only learns what it sees.** Our training sentences have at most 10 tokens, so
-# rows 10–31 of the learned table never received a gradient: they are still their random start.
+# **The learned table only learns what it sees.** Our training sentences are short (the longest is
+# printed below), so the rows of the learned table past that length never received a gradient:
+# they are still their random start.
 # A model with learned positions has nothing sensible to say about longer inputs — BERT therefore
 # caps inputs at the 512 positions it was trained on. The sinusoidal encoding has a vector for any p.
 

@@ -44,7 +44,7 @@ from torch.testing import assert_close
 
 from course_lib import get_device, seed_everything, show_source, toy_world, toyworld_corpus
 from course_lib.bert import (
-    PATTERNS, attention_function, bert_word_layers, head_statistics, mass_to_keys, pretrained_bert_or_none,
+    BertConfig, PATTERNS, attention_function, bert_word_layers, head_statistics, mass_to_keys, pretrained_bert_or_none,
     pretrained_toy_bert, sentence_attention, similarity_by_layer, top_heads
 )
 from course_lib.data import sense_examples
@@ -63,7 +63,8 @@ if word not in world.polysemous:
 # ## 1 · The trained BERT, and sentences to look at
 #
 # `pretrained_toy_bert()` returns notebook 09's model from the cache (or pre-trains it again,
-# deterministically, when the cache is empty: a few minutes). We keep the encoder, `pre.bert`.
+# deterministically, when the cache is empty: the pre-training time is printed below). We keep the
+# encoder, `pre.bert`.
 
 # %% tags=["nbval-ignore-output"]
 start = time.perf_counter()
@@ -96,9 +97,14 @@ for e in (example, left_example):
 # %% [markdown]
 # ## 2 · All the heads at once
 #
+# **How we number layers**, here and in every section below: layer 0 is the embedding layer (token +
+# position + segment), and the Transformer layers are layers 1 … L, as in the BERT paper, in notebook 10
+# and in ELMo's numbering (notebook 04). Python counts from 0, so layer j is `bert.encoder.layer[j - 1]`
+# and `attention[j - 1]`. Heads are numbered from 0, as in the figures.
+#
 # Attention in one head, recalled from notebook 06: every token's query is compared with every token's
 # key, and a softmax turns the scores into weights that sum to 1: **attention** (注意力) weights,
-# softmax(QKᵀ/√D). In a few lines, for the first layer (its input is the embedding layer's output):
+# softmax(QKᵀ/√D). In a few lines, for layer 1 (its input is layer 0, the embedding layer's output):
 
 # %%
 ids = torch.tensor([tokenizer.encode(" ".join(example.tokens)).input_ids], device=dev)
@@ -112,7 +118,7 @@ with torch.no_grad():
     weights = (q @ k.transpose(-2, -1) / D**0.5).softmax(-1)  # (B, A, T, T)
 tokens, attention = sentence_attention(bert, tokenizer, example.tokens)  # the library: every layer, (L, A, T, T)
 assert_close(weights[0].cpu(), attention[0])
-print(f"{len(tokens)} tokens: layer 0 by hand = the library's layer 0; all layers: {tuple(attention.shape)}")
+print(f"{len(tokens)} tokens: layer 1 by hand = the library's attention[0]; all layers: {tuple(attention.shape)}")
 
 # %% [markdown]
 # The **model view** draws every layer (rows) and every head (columns) as a small heat map: row = the
@@ -122,6 +128,8 @@ print(f"{len(tokens)} tokens: layer 0 by hand = the library's layer 0; all layer
 
 # %%
 fig = plot_attention_model_view(attention, tokens, title=f"'{' '.join(example.tokens)}'")
+for j, ax in enumerate(fig.axes[: L * A : A], start=1):  # the first panel of each row: name it layer 1 … L
+    ax.set_ylabel(f"layer {j}", fontsize=8)
 fig
 
 # %% [markdown]
@@ -132,7 +140,8 @@ fig
 #
 # Pick a sentence (or type one with toy-world words), a layer, a head or "all heads", the heat map or the
 # line view, or the model view; choose a token to see only where it looks. "save PNG" writes the current
-# figure to a file. The explorer needs a live kernel; the static figure after it shows one view of it.
+# figure to a file. The explorer is the library's, for any model, and counts layers as Python does: its
+# layer 0 is our layer 1. It needs a live kernel; the static figure after it shows one view of it.
 
 # %%
 explorer_sentences = [" ".join(e.tokens) for e in [example, left_example] + examples[:6]]
@@ -148,7 +157,7 @@ explorer
 
 # %%
 fig = plot_attention_heads(attention[-1], tokens, kind="lines", selected=example.position + 1,
-                           title=f"layer {L - 1}: where '{example.word}' looks (cue: '{example.tokens[example.cue_position]}')")
+                           title=f"layer {L}: where '{example.word}' looks (cue: '{example.tokens[example.cue_position]}')")
 fig
 
 # %% [markdown]
@@ -170,13 +179,14 @@ show_source(mass_to_keys)
 # %% tags=["nbval-ignore-output"]
 stats = head_statistics(bert, tokenizer, examples)
 print(f"{stats.num_sentences} sentences; uniform baseline 1/T = {stats.uniform:.3f}\n")
-print(f"{'pattern':16}{'best head':>12}{'mass':>8}{'x uniform':>11}    every head (layer: head 0 … {A - 1})")
+print(f"{'pattern':16}{'best head':>12}{'mass':>8}{'x uniform':>11}    every head (layer 1 | … | layer {L}; "
+      f"heads 0 … {A - 1})")
 best = {}
 for name in PATTERNS:
     rows = " | ".join(" ".join(f"{v:.2f}" for v in stats.patterns[name][layer].tolist()) for layer in range(L))
     layer, head, mass = top_heads(stats.patterns[name], 1)[0]
     best[name] = (layer, head, mass, mass / stats.uniform)
-    print(f"{name:16}{f'L{layer} H{head}':>12}{mass:>8.3f}{mass / stats.uniform:>10.1f}x    {rows}")
+    print(f"{name:16}{f'L{layer + 1} H{head}':>12}{mass:>8.3f}{mass / stats.uniform:>10.2f}x    {rows}")
 
 # %% [markdown]
 # The same numbers as heat maps, one per pattern, coloured by how many times the uniform baseline each head
@@ -196,7 +206,7 @@ def draw_head_maps(panels: dict[str, torch.Tensor], uniform: dict[str, float], t
                         color="white" if ratio > 0.6 * vmax else "black")
         ax.set_title(name, fontsize=8)
         ax.set_xticks(range(A), [f"H{h}" for h in range(A)], fontsize=8)
-        ax.set_yticks(range(L), [f"L{layer}" for layer in range(L)], fontsize=8)
+        ax.set_yticks(range(L), [f"L{layer + 1}" for layer in range(L)], fontsize=8)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8).set_label("x uniform", fontsize=8)
     fig.suptitle(title, fontsize=9)
     return fig
@@ -214,7 +224,7 @@ fig
 for name in PATTERNS:
     layer, head, mass, ratio = best[name]
     verdict = "a clear specialist" if ratio >= 2 else "no head clearly specialises"
-    print(f"{name:15}: best head L{layer} H{head}, {mass:.3f} = {ratio:.1f}x uniform -> {verdict}")
+    print(f"{name:15}: best head L{layer + 1} H{head}, {mass:.3f} = {ratio:.2f}x uniform -> {verdict}")
 assert max(best["previous token"][3], best["next token"][3]) >= 2  # a position head, measured above
 assert best["cue"][3] >= 2  # a head that finds the word deciding a sense
 
@@ -237,12 +247,12 @@ for side, s in side_stats.items():
     layer, head, mass = top_heads(s.patterns["cue"], 1)[0]
     cue_best[side] = (layer, head, mass, mass / s.uniform)
     distance = sum(e.cue_distance for e in sides[side]) / len(sides[side])
-    print(f"cue on the {side:5} ({distance:.2f} words away on average): best head L{layer} H{head}, "
+    print(f"cue on the {side:5} ({distance:.2f} words away on average): best head L{layer + 1} H{head}, "
           f"{mass:.3f} = {mass / s.uniform:.1f}x uniform ({s.uniform:.3f})")
 for side, offset in (("left", "previous token"), ("right", "next token")):
     same = cue_best[side][:2] == best[offset][:2]
     print(f"the best {side}-cue head {'is' if same else 'is not'} the best {offset} head "
-          f"(L{best[offset][0]} H{best[offset][1]})")
+          f"(L{best[offset][0] + 1} H{best[offset][1]})")
 assert min(r for *_, r in cue_best.values()) >= 1.5  # for either side, some head finds the cue
 
 # %%
@@ -272,8 +282,10 @@ fig
 # cosines are all close to 1 and hide the differences; we first subtract the word's mean vector in that
 # layer (**centering**), then compare. The two models, with their layers numbered alike:
 #
-# - ELMo (notebook 04's biLM): layer 0 is the character-based word vector (no context), layers 1, 2 the LSTMs;
-# - BERT: layer 0 is the embedding layer (word + position + segment), layers 1 … L the Transformer layers.
+# - ELMo (notebook 04's biLM): layer 0 is the token layer, a word embedding looked up in a table (no
+#   context; notebook 03 trained it with `char_encoder=False`), layers 1, 2 the LSTMs;
+# - BERT: layer 0 is the embedding layer (word + position + segment), layers 1 … L the Transformer layers,
+#   the same layers whose heads sections 2 and 3 measured.
 
 # %% tags=["nbval-ignore-output"]
 from course_lib.elmo import BiLMSettings, layer_features, pretrained_bilm
@@ -281,7 +293,7 @@ from course_lib.elmo import BiLMSettings, layer_features, pretrained_bilm
 bilm, bilm_history = pretrained_bilm(BiLMSettings(seed=seed))  # notebook 03's biLM, from the cache
 bilm = bilm.to(dev)
 bilm_layers = bilm.config.num_layers
-print(f"biLM from the cache (trained in {bilm_history.seconds:.0f} s)")
+print(f"biLM from the cache (trained in {bilm_history.seconds:.0f} s); character encoder: {bilm.config.char_encoder}")
 
 # %% tags=["nbval-ignore-output"]
 def word_layers(occurrences):
@@ -376,7 +388,8 @@ assert gaps["BERT"][bert_best] > 0  # some BERT layer puts same-sense occurrence
 # Everything above works unchanged on Google's BERT, because `course_lib.bert` uses Hugging Face's layer
 # names: `course_lib.bert.load_pretrained(folder)` reads a local folder (`config.json`, the weights in
 # `model.safetensors` or `pytorch_model.bin`, and `vocab.txt`) into our `BertModel`, key for key, with
-# shape checks. The course never downloads it for you (440 MB). To get one, once, with network:
+# shape checks. The course never downloads it for you (about 440 MB: the next cell prints what that is
+# made of). To get one, once, with network:
 #
 # ```bash
 # pip install huggingface_hub
@@ -396,6 +409,10 @@ assert gaps["BERT"][bert_best] > 0  # some BERT layer puts same-sense occurrence
 
 # %%
 loaded = pretrained_bert_or_none(pretrained_dir)
+base = BertConfig.base()
+checkpoint_size = base.num_parameters(pretraining_heads=True)  # what the checkpoint file holds, as float32
+print(f"bert-base-uncased: {base.num_hidden_layers} layers x {base.num_attention_heads} heads, "
+      f"{checkpoint_size:,} parameters with the pre-training heads = {checkpoint_size * 4 / 1e6:.0f} MB at 4 bytes each")
 if loaded is None:
     print("pretrained_dir is empty: skipping the real BERT (see above for how to get bert-base-uncased)")
 else:
@@ -408,7 +425,8 @@ else:
     print(" ".join(real_tokens))
 
 # %% [markdown]
-# With a real BERT loaded, the next cell draws its model view (12 × 12 small maps for BERT-base) and the
+# With a real BERT loaded, the next cell draws its model view (one small map per head of every layer: for
+# BERT-base the printed 12 × 12) and the
 # mass each head puts on `[SEP]` in this sentence. Look for the diagonals of the position heads, and for the
 # many heads in the middle and upper layers whose weight lands almost entirely on `[SEP]`, the pattern
 # Clark et al. describe; the toy BERT's line for `[SEP]` in section 3 is the one to compare with.
@@ -419,12 +437,15 @@ if loaded is not None:
 
     n_tokens = len(real_tokens)
     fig = plot_attention_model_view(real_attention, real_tokens, panel=0.5, title=f"{pretrained_dir}: model view")
+    L_real, A_real = real_attention.shape[:2]
+    for j, ax in enumerate(fig.axes[: L_real * A_real : A_real], start=1):  # layers 1 … L, as above
+        ax.set_ylabel(f"layer {j}", fontsize=8)
     display(fig)
     sep = torch.tensor([[t == "[SEP]" for t in real_tokens]])
     real_sep = mass_to_keys(real_attention[None], sep, torch.ones_like(sep))[0]  # (L, A)
     sep_heads = top_heads(real_sep, 5)
     print(f"uniform baseline 1/T = {1 / n_tokens:.3f}; heads with the most weight on [SEP]: "
-          + ", ".join(f"L{layer} H{head} {mass:.2f}" for layer, head, mass in sep_heads))
+          + ", ".join(f"L{layer + 1} H{head} {mass:.2f}" for layer, head, mass in sep_heads))
     print(f"heads with more than half their weight on [SEP]: {int((real_sep > 0.5).sum())} of {real_sep.numel()}")
 
 # %% [markdown]
