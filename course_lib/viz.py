@@ -314,13 +314,13 @@ def plot_attention_heads(weights: Any, tokens: Sequence[str], kind: str = "heatm
 
 
 def plot_attention_model_view(attention: Any, tokens: Sequence[str], selected: int | None = None,
-                              title: str | None = None, panel: float = 1.1) -> Figure:
+                              title: str | None = None, panel: float = 1.1, first_layer: int = 0) -> Figure:
     """Every layer and head at once, ``attention`` (L, A, T, T): a grid of small heat maps, layers as
     rows and heads as columns (bertviz's "model view", drawn with matplotlib), on one colour scale.
 
     The tokens label the outer panels (keys under the bottom row, queries left of the first column);
     panels grow with the number of tokens so that the labels stay >= 8 pt and apart. ``selected``
-    keeps one query row.
+    keeps one query row. ``first_layer``: the number of the first row (1 when layer 0 means the embeddings).
     """
     w = _as_array(attention)
     if w.ndim != 4 or w.shape[-1] != w.shape[-2]:
@@ -344,7 +344,7 @@ def plot_attention_model_view(attention: Any, tokens: Sequence[str], selected: i
             if layer == 0:
                 axes[layer, head].set_title(f"head {head}", fontsize=MIN_FONT)
             if head == 0:
-                axes[layer, head].set_ylabel(f"layer {layer}", fontsize=MIN_FONT)
+                axes[layer, head].set_ylabel(f"layer {layer + first_layer}", fontsize=MIN_FONT)
     _colorbar(fig, image, axes.ravel().tolist())
     fig.get_layout_engine().set(w_pad=0.01, h_pad=0.01, wspace=0.02, hspace=0.02)
     if title:

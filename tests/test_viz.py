@@ -122,6 +122,9 @@ def test_model_view_labels_the_tokens_on_one_colour_scale() -> None:
     assert colorbar_labels(fig) == ["attention weight"]
     assert {ax.images[0].get_clim() for ax in panels.ravel()} == {(0.0, float(attention.max()))}
     assert_readable(fig)
+    numbered = plot_attention_model_view(attention, tokens, first_layer=1)  # 0 = the embeddings, as in BERT's papers
+    rows = np.array([ax for ax in numbered.axes if ax.images]).reshape(L, A)
+    assert [rows[layer, 0].get_ylabel() for layer in range(L)] == [f"layer {layer + 1}" for layer in range(L)]
 
 
 def test_heat_maps_have_a_colour_bar_and_stay_readable_with_many_tokens() -> None:

@@ -351,7 +351,9 @@ print(f"accuracy at step {histories['none'].evals[1]['step']}: sinusoidal {early
 # printed below), so the rows of the learned table past that length never received a gradient:
 # they are still their random start.
 # A model with learned positions has nothing sensible to say about longer inputs — BERT therefore
-# caps inputs at the 512 positions it was trained on. The sinusoidal encoding has a vector for any p.
+# caps inputs at the 512 positions it was trained on. The sinusoidal encoding has a vector for any p,
+# but having a vector is not the same as a model that has learned to use it: exercise 3 gives both
+# models sentences longer than any they were trained on and measures what that is worth.
 
 # %% tags=["nbval-ignore-output"]
 longest = max(len(tokens) for tokens, _ in train)

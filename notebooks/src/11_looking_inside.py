@@ -127,10 +127,7 @@ print(f"{len(tokens)} tokens: layer 1 by hand = the library's attention[0]; all 
 # just above it the *next* token, a bright column a head that sends everything to one token.
 
 # %%
-fig = plot_attention_model_view(attention, tokens, title=f"'{' '.join(example.tokens)}'")
-for j, ax in enumerate(fig.axes[: L * A : A], start=1):  # the first panel of each row: name it layer 1 … L
-    ax.set_ylabel(f"layer {j}", fontsize=8)
-fig
+plot_attention_model_view(attention, tokens, title=f"'{' '.join(example.tokens)}'", first_layer=1)  # layers 1 … L
 
 # %% [markdown]
 # Look for the off-diagonal stripes (previous- and next-token heads) and for bright first or last columns
@@ -436,11 +433,8 @@ if loaded is not None:
     from IPython.display import display
 
     n_tokens = len(real_tokens)
-    fig = plot_attention_model_view(real_attention, real_tokens, panel=0.5, title=f"{pretrained_dir}: model view")
-    L_real, A_real = real_attention.shape[:2]
-    for j, ax in enumerate(fig.axes[: L_real * A_real : A_real], start=1):  # layers 1 … L, as above
-        ax.set_ylabel(f"layer {j}", fontsize=8)
-    display(fig)
+    display(plot_attention_model_view(real_attention, real_tokens, panel=0.5, title=f"{pretrained_dir}: model view",
+                                      first_layer=1))
     sep = torch.tensor([[t == "[SEP]" for t in real_tokens]])
     real_sep = mass_to_keys(real_attention[None], sep, torch.ones_like(sep))[0]  # (L, A)
     sep_heads = top_heads(real_sep, 5)
@@ -532,7 +526,7 @@ with torch.no_grad():
 blind_stats = head_statistics(no_positions, tokenizer, examples)
 layer, head = best["previous token"][:2]
 previous_without_positions = float(blind_stats.patterns["previous token"][layer, head])
-print(f"head L{layer} H{head}, mass on the previous token: {best['previous token'][2]:.3f} with positions, "
+print(f"head L{layer + 1} H{head}, mass on the previous token: {best['previous token'][2]:.3f} with positions, "
       f"{previous_without_positions:.3f} without; uniform baseline {blind_stats.uniform:.3f}")
 assert previous_without_positions < 1.5 * blind_stats.uniform < best["previous token"][2]
 assert inside_checks.check_positions_removed(previous_without_positions, bert, tokenizer, examples)
