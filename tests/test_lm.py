@@ -139,6 +139,7 @@ def test_ngram_probabilities_sum_to_one_over_the_vocabulary(order):
         probs = lm.next_word_probs(context)
         assert probs.shape == (len(VOCAB),) and (probs > 0).all()
         assert math.isclose(probs.sum(), 1.0, rel_tol=1e-12)
+        assert probs.tolist() == [lm.prob(context, w) for w in range(len(VOCAB))]  # the same numbers as prob
 
 
 def test_kneser_ney_by_hand():
