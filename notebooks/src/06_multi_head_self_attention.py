@@ -320,13 +320,32 @@ uniform = (1 / val_batch["attention_mask"].sum(1).float()).mean().item()
 print(f"uniform attention would give the cue {uniform:.3f}; the best head of layer 0 gives it "
       f"{cue_weight[0].max().item() / uniform:.1f} times as much")
 assert cue_weight[0].max() > 2 * uniform
-assert cue_weight[1].mean() < cue_weight[0].mean()
+
+cue_positions = torch.tensor([s.info["cue_position"] for s in val_sentences])
+word_positions = torch.tensor([s.info["position"] for s in val_sentences])
+every = torch.arange(len(val_sentences))
+
+
+def head_profile(tagger, layer: int = 0) -> dict:
+    """Per head of `layer`, from each polysemous word's row: mean weight on its cue and on itself, and the
+    share of sentences in which the cue gets the head's largest weight."""
+    row = tagger.attention(val_batch["input_ids"], val_batch["attention_mask"])[layer][every, :, word_positions]
+    return {"cue": row[every, :, cue_positions].mean(0), "itself": row[every, :, word_positions].mean(0),
+            "cue on top": (row.argmax(-1) == cue_positions[:, None]).float().mean(0)}  # each (A,)
+
+
+by_layer = {layer: spread([head_profile(taggers[num_heads, s], layer)["cue"].mean().item() for s in training_seeds])
+            for layer in range(num_layers)}
+print(f"mean weight on the cue over the {num_heads} heads, {num_seeds} seeds: "
+      + ", ".join(f"layer {layer} {w.format()}" for layer, w in by_layer.items()))
+assert by_layer[0].low > by_layer[1].high, "layer 0 should look at the cue more than layer 1, on every seed"
 
 # %% [markdown]
 # The best head of layer 0 gives the cue more than twice the uniform share (the ratio is printed),
 # although nothing in the training told any head where to look: the loss only asked for the right
-# sense. Layer 1 gives the cue less on average; once layer 0 has brought the cue's information into
-# the polysemous word's vector (the residual keeps it there), layer 1 has little left to find.
+# sense. Layer 1 gives the cue less on average, on every seed (the last line); once layer 0 has
+# brought the cue's information into the polysemous word's vector (the residual keeps it there),
+# layer 1 has little left to find.
 
 # %% [markdown]
 # ### How many heads? An ablation at equal width
@@ -341,19 +360,6 @@ assert cue_weight[1].mean() < cue_weight[0].mean()
 # looked elsewhere.
 
 # %% tags=["nbval-ignore-output"]
-cue_positions = torch.tensor([s.info["cue_position"] for s in val_sentences])
-word_positions = torch.tensor([s.info["position"] for s in val_sentences])
-every = torch.arange(len(val_sentences))
-
-
-def head_profile(tagger, layer: int = 0) -> dict:
-    """Per head of `layer`, from each polysemous word's row: mean weight on its cue and on itself, and the
-    share of sentences in which the cue gets the head's largest weight."""
-    row = tagger.attention(val_batch["input_ids"], val_batch["attention_mask"])[layer][every, :, word_positions]
-    return {"cue": row[every, :, cue_positions].mean(0), "itself": row[every, :, word_positions].mean(0),
-            "cue on top": (row.argmax(-1) == cue_positions[:, None]).float().mean(0)}  # each (A,)
-
-
 profiles = {key: head_profile(tagger) for key, tagger in taggers.items()}
 ablation = {heads: spread([histories[heads, s].evals[-1]["sense_acc"] for s in training_seeds]) for heads in head_counts}
 print(f"{'heads':>5} {'D':>3} {'sense accuracy':>15} {'min–max':>12} {'best head: cue on top':>22} "
