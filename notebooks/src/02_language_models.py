@@ -97,6 +97,7 @@ print(f"\n{train.num_sentences} training sentences give {examples} next-word exa
 # the generator itself; that gives us a target.
 
 # %%
+print(f"ten probabilities of 0.1 multiply to {0.1 ** 10:.0e}; their logs add up to {10 * math.log(0.1):.2f}\n")
 for s in test.documents[0].sentences[:3]:
     print(f"log p = {s.logprob:7.3f}   p = {math.exp(s.logprob):.2e}   {s.text}")
 

@@ -372,7 +372,7 @@ ax.set_ylim(0.3, 1.05)
 ax.legend(fontsize=8, ncol=4, loc="lower left")
 fig.tight_layout()
 
-# %%
+# %% tags=["nbval-ignore-output"]
 mean_pooled = [results["mean", h]["same word, other sense"] for h in ("linear", "mlp")]
 attention_pooled = [results["attention", h]["same word, other sense"] for h in ("linear", "mlp")]
 gap = min(a.low for a in attention_pooled) - max(m.high for m in mean_pooled)

@@ -197,11 +197,13 @@ for h, a in ((8, 2), (64, 4), (64, 16), (768, 12), (1024, 16)):
 # %% [markdown]
 # BERT-base worked out: 4 · 768² = 4 · 589,824 = 2,359,296 weights, plus 4 · 768 = 3,072 biases,
 # gives **2,362,368** parameters per attention block; its 12 layers hold 12 × 2,362,368 =
-# 28,348,416 of them, about a quarter of BERT-base's 110 million (notebook 09 counts the rest).
+# 28,348,416 of them, about a quarter of BERT-base's parameters (110M [BERT paper, Section 3]; notebook 09
+# counts the rest).
 
 # %%
 bert_base = multi_head_parameter_count(768)
 assert bert_base == 4 * 768**2 + 4 * 768 == 2_362_368
+print(f"768² = {768**2:,}; weights 4 · 768² = {4 * 768**2:,}; biases 4 · 768 = {4 * 768:,}")
 print(f"per layer: {bert_base:,}; 12 layers: {12 * bert_base:,}; each of the 12 heads has its own "
       f"D = {768 // 12} features of each Q, K, V")
 
@@ -416,7 +418,7 @@ fig.tight_layout()
 #   keeps to the word itself (counted above; a dot at the top left, when there is one) would not be a
 #   second job either: it passes on the word's own value, which the residual already carries. The task has one thing to
 #   find, the cue, and the heads share that lookup instead of dividing the work.
-# - **Do more heads help?** With 4 or 8 heads every seed tags the senses (above 0.99, checked); one
+# - **Do more heads help?** With 4 or 8 heads every seed tags the senses (the cell checks it); one
 #   head of size 64 is the setting to compare, and the line under the table says how its worst seed
 #   did in this run: across the seeds we tried, some single-head runs fell short and some did not, so
 #   that is not a claim we can make about one head in general. Tasks with several things to find at
