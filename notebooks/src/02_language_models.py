@@ -375,13 +375,15 @@ fig.tight_layout()
 # What the numbers of your run say is printed under the table; here is how to read them. On one
 # thread the time follows the work: the LSTM's grows in step with T, attention's can grow faster than
 # T at the longest lengths, where its T² term (every position against every other) takes over: the
-# printed ratios for doubling T show whether it does here, and notebook 08 counts the work. A second thread can only take work that is there at the same time. For one sentence, an
-# LSTM step is a single vector times a matrix, too little to share, while attention's products over all
-# T positions share well; for a batch of 16 an LSTM step is a product over 16 rows and shares too. So
-# the chain of T steps matters most where there are many cores and little work per step: generating
-# one sentence, or a GPU with thousands of cores (the GPU's column appears when torch sees one). On a
-# two-core laptop it costs little, and which layer is faster can depend on T (printed above). The
-# line below says whether this run shows the one-sentence effect.
+# printed ratios for doubling T show whether it does here, and notebook 08 counts the work.
+#
+# A second thread can only take work that is there at the same time. For one sentence, an LSTM step
+# is a single vector times a matrix, little to share, while attention's products run over all T
+# positions at once; for a batch of 16, an LSTM step is a product over 16 rows, which can be shared
+# too. So the chain of T steps matters most where there are many cores and little work per step:
+# generating one sentence, or a GPU with thousands of cores (its column appears when torch sees one).
+# On a two-core laptop it costs little, and which layer is faster can depend on T (printed above).
+# The line below says whether this run shows the one-sentence effect.
 
 # %% tags=["nbval-ignore-output"]
 one = speedup["one sentence"]

@@ -402,8 +402,10 @@ assert mlp_gain > 0.1
 # when the question must decide *which words are read*.
 #
 # Where does attention pooling look? Each row below is one validation text of the hard kind, with
-# the question on the left; the darker a word, the larger its weight; the red box marks the cue of the
-# asked-about word, the grey one the other occurrence's cue.
+# the question on the left (the word and its position); the darker a word, the larger its weight; the
+# red box marks the cue of the asked-about word, the dashed grey one the other occurrence's cue. Look
+# at where the dark cell sits: hardly ever in the grey box, but not always in the red one either. The
+# measurement below says why.
 
 # %%
 from collections import Counter
