@@ -321,13 +321,13 @@ assert len(set(depth["self-attention"].values())) == 1
 # matrix product over the batch, and a product can be split between cores. What the chain limits is how
 # much work is *available at once*: for the LSTM, one step's product; for attention, the whole layer.
 # So we time the forward pass of both layers over growing T on one CPU thread and on two (and on the
-# GPU when there is one), for one sentence and for a batch of 16. Each time is the fastest of five
+# GPU when there is one), for one sentence and for a batch of 16. Each time is the fastest of 15
 # runs, since another program sharing the cores can only slow a run down.
 
 # %% tags=["nbval-ignore-output"]
 timing_lengths = [16, 32, 64, 128, 256, 512]
 batches = {"one sentence": 1, "a batch of 16": 16}
-forward_ms = {label: parallel_times(timing_lengths, threads=(1, 2), batch_size=B, width=hidden_size, repeats=5,
+forward_ms = {label: parallel_times(timing_lengths, threads=(1, 2), batch_size=B, width=hidden_size, repeats=15,
                                     seed=seed, max_seconds=1.0, lstm_kernel="onednn")
               for label, B in batches.items()}
 settings = list(timing_settings((1, 2)))

@@ -88,7 +88,7 @@ print(f"after:  every token has mean {y.mean(-1).abs().max():.3f} and std {y.std
 # and ask: does the output still resemble its input, and are different tokens still different? Three
 # seeds draw three sets of weights and tokens.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 import torch.nn.functional as F
 
 from course_lib.core import spread
