@@ -321,7 +321,7 @@ assert len(set(depth["self-attention"].values())) == 1
 # matrix product over the batch, and a product can be split between cores. What the chain limits is how
 # much work is *available at once*: for the LSTM, one step's product; for attention, the whole layer.
 # So we time the forward pass of both layers over growing T on one CPU thread and on two (and on the
-# GPU when there is one), for one sentence and for a batch of 16. Each time is the fastest of 15
+# GPU when there is one), for one sentence and for a batch of 16. Each time is the fastest of fifteen
 # runs, since another program sharing the cores can only slow a run down.
 
 # %% tags=["nbval-ignore-output"]
