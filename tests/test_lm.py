@@ -139,6 +139,7 @@ def test_ngram_probabilities_sum_to_one_over_the_vocabulary(order):
         probs = lm.next_word_probs(context)
         assert probs.shape == (len(VOCAB),) and (probs > 0).all()
         assert math.isclose(probs.sum(), 1.0, rel_tol=1e-12)
+        assert probs.tolist() == [lm.prob(context, w) for w in range(len(VOCAB))]  # the same numbers as prob
 
 
 def test_kneser_ney_by_hand():
@@ -293,6 +294,39 @@ def test_step_times_measure_every_length():
     assert measure_ms(lambda: None, repeats=3) >= 0
     with pytest.raises(ValueError):
         measure_ms(lambda: None, repeats=0)
+    with pytest.raises(ValueError, match="statistic"):
+        measure_ms(lambda: None, statistic="mean")
+
+
+def test_measure_ms_min_and_time_budget():
+    import time as clock
+
+    calls = []
+
+    def sleepy() -> None:
+        calls.append(1)
+        clock.sleep(0.02 if len(calls) % 2 else 0.06)  # odd calls fast, even calls slow
+
+    fastest = measure_ms(sleepy, repeats=4, warmup=0, statistic="min")
+    assert 15 < fastest < 50 and len(calls) == 4
+    calls.clear()
+    measure_ms(sleepy, repeats=100, warmup=0, max_seconds=0.1)
+    assert 2 <= len(calls) <= 5  # stopped once 0.1 s were spent, not after 100 calls
+
+
+def test_step_times_runs_on_the_threads_asked_and_restores_them():
+    seen = []
+
+    class Probe(nn.Linear):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return super().forward(x)
+
+    before = torch.get_num_threads()
+    step_times(Probe(4, 4), [3], batch_size=2, width=4, repeats=2, threads=2, backward=False)
+    assert set(seen) == {2} and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        step_times(Probe(4, 4), [3], batch_size=2, width=4, threads=0)
 
 
 def _stub(*args):

@@ -22,14 +22,19 @@ from course_lib.transformer import (
     TransformerDecoderLayer,
     TransformerEncoder,
     TransformerEncoderLayer,
+    dependency_depth,
     joint_attention,
+    layer_costs,
     matched_layers,
+    multiply_adds,
     offset_matrix,
+    parallel_times,
     path_lengths,
     positional_encoding,
     receptive_field,
     sinusoidal_positions,
     time_layers,
+    timing_settings,
 )
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -336,6 +341,58 @@ def test_time_layers_returns_a_time_per_layer_and_length() -> None:
     times = time_layers([4, 8], batch_size=2, width=8, repeats=1)
     assert set(times) == {"LSTM", "1-D CNN", "self-attention"}
     assert all(set(t) == {4, 8} and all(v > 0 for v in t.values()) for t in times.values())
+    some = time_layers([4], batch_size=2, width=8, repeats=1, names=["LSTM"], backward=False, threads=1,
+                       statistic="min", lstm_kernel="onednn")
+    assert list(some) == ["LSTM"] and some["LSTM"][4] > 0
+    with pytest.raises(ValueError, match="unknown layer names"):
+        time_layers([4], width=8, names=["GRU"])
+    with pytest.raises(ValueError, match="lstm_kernel"):
+        time_layers([4], width=8, lstm_kernel="cudnn")
+
+
+def test_timing_settings_and_parallel_times() -> None:
+    settings = timing_settings((1, 2), cuda=False)
+    assert settings == {"1 thread": ("cpu", 1), "2 threads": ("cpu", 2)}
+    assert ("cuda" in timing_settings((1,))) == torch.cuda.is_available()
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            timing_settings((1,), cuda=True)
+    with pytest.raises(ValueError, match="threads"):
+        timing_settings((0,))
+    before = torch.get_num_threads()
+    times = parallel_times([4, 8], threads=(1, 2), cuda=False, batch_size=2, width=8, repeats=2)
+    assert torch.get_num_threads() == before  # the thread count is restored
+    assert list(times) == ["1 thread", "2 threads"]
+    assert all(list(by_layer) == ["LSTM", "self-attention"] for by_layer in times.values())
+    assert all(set(row) == {4, 8} and min(row.values()) > 0 for by_layer in times.values() for row in by_layer.values())
+
+
+def test_dependency_depth_grows_with_T_for_the_LSTM_only() -> None:
+    layers = matched_layers(width=8, num_heads=2)
+    depths = {name: [dependency_depth(layer, T) for T in (4, 8, 16)] for name, layer in layers.items()}
+    lstm = depths["LSTM"]
+    assert lstm[1] - lstm[0] > 0 and (lstm[2] - lstm[1]) == 2 * (lstm[1] - lstm[0])  # a fixed chain per step
+    assert len(set(depths["1-D CNN"])) == 1 and len(set(depths["self-attention"])) == 1
+    assert lstm[0] > depths["self-attention"][0]
+
+
+@pytest.mark.parametrize("T", [5, 12])
+@pytest.mark.parametrize("width", [8, 16])
+def test_counted_multiply_adds_equal_the_formulas(T: int, width: int) -> None:
+    layers = matched_layers(width=width, num_heads=2)
+    costs = layer_costs(T, width)
+    for name, layer in layers.items():
+        assert multiply_adds(layer, T) == costs[name]["multiply-adds"], name
+
+
+def test_layer_costs_name_the_orders_and_count_the_steps() -> None:
+    costs = layer_costs(n=9, d=16, kernel_size=3)
+    assert [costs[n]["complexity"] for n in ("self-attention", "LSTM", "1-D CNN")] == ["O(n²·d)", "O(n·d²)", "O(k·n·d²)"]
+    assert costs["LSTM"]["sequential steps"] == 9 and costs["self-attention"]["sequential steps"] == 1
+    assert costs["1-D CNN"]["path steps"] == path_lengths(9)["1-D CNN"]["max path length"] == 8
+    # the n² term of attention overtakes its n·d² projections at n = 2d
+    at = {n: layer_costs(n, 16)["self-attention"]["multiply-adds"] for n in (32, 64)}
+    assert at[32] == 2 * 4 * 32 * 16 * 16 and at[64] / at[32] == 3.0
 
 
 # ----------------------------------------------------------------------------------- checkers

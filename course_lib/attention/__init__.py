@@ -10,6 +10,7 @@ from course_lib.attention.functions import (
     scaled_dot_product_attention,
 )
 from course_lib.attention.models import (
+    LOOKUP_KINDS,
     NO_SENSE,
     PoolingClassifier,
     SelfAttentionTagger,
@@ -32,6 +33,7 @@ __all__ = [
     "lookup_batch",
     "multi_head_parameter_count",
     "MultiHeadAttention",
+    "LOOKUP_KINDS",
     "NO_SENSE",
     "padding_mask",
     "PoolingClassifier",

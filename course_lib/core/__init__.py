@@ -1,4 +1,4 @@
-"""What every chapter uses: the training loop, the model cache, linear probes and baselines, timing.
+"""What every chapter uses: the training loop, the model cache, linear probes and baselines, timing, seeds.
 """
 
 from course_lib.core.cache import (
@@ -20,6 +20,10 @@ from course_lib.core.probes import (
     probe_predictions,
     standardize_layers,
     train_probe,
+)
+from course_lib.core.spread import (
+    Spread,
+    spread,
 )
 from course_lib.core.timing import (
     measure_ms,
@@ -66,6 +70,8 @@ __all__ = [
     "run_evaluation",
     "save_checkpoint",
     "seeded",
+    "Spread",
+    "spread",
     "standardize_layers",
     "step_times",
     "StepFn",

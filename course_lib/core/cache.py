@@ -48,9 +48,9 @@ from course_lib.core.train import History, load_checkpoint, save_checkpoint
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds course_lib/
 # modules that cannot change a trained weight (and every `*.viz` module): pictures, architecture diagrams,
-# progress bars, exercise checkers, the course map
+# progress bars, exercise checkers, the course map, wall-clock timing, summaries of results over seeds
 NO_WEIGHTS = ("course_lib.viz", "course_lib.diagrams", "course_lib.progress", "course_lib.checks",
-              "course_lib.course_map")
+              "course_lib.course_map", "course_lib.core.timing", "course_lib.core.spread")
 
 
 class CacheError(OSError):

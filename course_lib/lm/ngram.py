@@ -102,8 +102,21 @@ class NGramLM:
         return p
 
     def next_word_probs(self, context: Sequence[int]) -> np.ndarray:
-        """(V,) p(w | context) for every id w of the vocabulary; sums to 1."""
-        return np.array([self.prob(context, w) for w in range(len(self.vocab))])
+        """(V,) p(w | context) for every id w of the vocabulary; sums to 1. Equal to ``prob`` word by word
+        (the same recursion on all words at once, so that sampling does not call ``prob`` V times a step)."""
+        V = len(self.vocab)
+        p = np.full(V, 1.0 / V)
+        context = tuple(context)
+        for k in range(1, self.order + 1):
+            h = context[len(context) - (k - 1):] if k > 1 else ()
+            total = self.totals[k - 1].get(h)
+            if not total:
+                continue
+            seen, d = self.counts[k - 1][h], self.discounts[k - 1]
+            c = np.zeros(V)
+            c[list(seen)] = list(seen.values())
+            p = np.maximum(c - d, 0.0) / total + d * len(seen) / total * p
+        return p
 
     def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> list[np.ndarray]:
         out = []

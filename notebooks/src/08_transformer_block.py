@@ -31,7 +31,7 @@ dropout = 0.0  # the generated data is plentiful: no dropout needed, and trainin
 steps = 450  # optimizer steps of the seq2seq model
 lr = 2e-3
 batch_size = 64
-timing_lengths = [16, 32, 64, 128, 256]  # sequence lengths of the CNN / RNN / attention timing
+timing_lengths = [16, 32, 64, 128, 256, 512]  # sequence lengths of the CNN / RNN / attention timing
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 threads = 1  # torch CPU threads: the models are small, one thread is fastest and gives the same numbers everywhere
 
@@ -85,19 +85,24 @@ print(f"after:  every token has mean {y.mean(-1).abs().max():.3f} and std {y.std
 # %% [markdown]
 # **Measure what the residual path does.** Two stacks of 12 freshly initialized FFN blocks with
 # LayerNorm, identical weights; one adds the residual. We push 200 random token vectors through each
-# and ask: does the output still resemble its input, and are different tokens still different?
+# and ask: does the output still resemble its input, and are different tokens still different? Three
+# seeds draw three sets of weights and tokens.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 import torch.nn.functional as F
 
-seed_everything(seed)
-blocks = nn.ModuleList(FeedForward(32, 64) for _ in range(12))
-norms = nn.ModuleList(nn.LayerNorm(32) for _ in range(12))
-tokens = torch.randn(200, 32)
+from course_lib.core import spread
+
+
+def random_stack(s: int):
+    """12 freshly initialized FFN blocks (32 -> 64 -> 32), their LayerNorms and 200 random tokens, from seed s."""
+    seed_everything(s)
+    return (nn.ModuleList(FeedForward(32, 64) for _ in range(12)), nn.ModuleList(nn.LayerNorm(32) for _ in range(12)),
+            torch.randn(200, 32))
 
 
 @torch.no_grad()
-def through_stack(residual: bool) -> tuple[float, float]:
+def through_stack(residual: bool, blocks, norms, tokens) -> tuple[float, float]:
     h = tokens
     for block, ln in zip(blocks, norms):
         h = ln(h + block(h)) if residual else ln(block(h))
@@ -106,16 +111,24 @@ def through_stack(residual: bool) -> tuple[float, float]:
     return F.cosine_similarity(h, tokens).mean().item(), between.item()
 
 
-stacks = {"with residual": through_stack(True), "without residual": through_stack(False)}
-print(f"{'12 blocks':18} {'cos(output, its input)':>23} {'mean cos between tokens':>25}")
-for name, (keep, between) in stacks.items():
-    print(f"{name:18} {keep:>23.2f} {between:>25.2f}")
-assert stacks["with residual"][0] > 0.5 and stacks["without residual"][1] > 0.8 > stacks["with residual"][1]
+stack_seeds = [seed, seed + 1, seed + 2]
+runs = {s: random_stack(s) for s in stack_seeds}
+blocks, norms, tokens = runs[seed]  # the stack of this notebook's seed, for the exercises
+stacks = {name: [through_stack(residual, *runs[s]) for s in stack_seeds]
+          for name, residual in (("with residual", True), ("without residual", False))}
+keep = {name: spread(k for k, _ in rows) for name, rows in stacks.items()}
+between = {name: spread(b for _, b in rows) for name, rows in stacks.items()}
+print(f"12 blocks, mean ± sd over seeds {stack_seeds}")
+print(f"{'':18} {'cos(output, its input)':>23} {'mean cos between tokens':>25}")
+for name in stacks:
+    print(f"{name:18} {keep[name].format(2):>23} {between[name].format(2):>25}")
+assert keep["with residual"].low > 0.5 > keep["without residual"].high
+assert between["without residual"].low > 0.8 > between["with residual"].high
 
 # %% [markdown]
 # With residuals each output is still close to its own input, and tokens stay apart. Without them the
-# input is forgotten after 12 blocks, and all 200 tokens point in nearly the same direction: a deep
-# stack without residuals starts out destroying the very information it should refine.
+# input is forgotten after 12 blocks, and all 200 tokens point in nearly the same direction, on every
+# seed: a deep stack without residuals starts out destroying the very information it should refine.
 
 # %% [markdown]
 # ## 2 · The position-wise feed-forward network
@@ -413,7 +426,7 @@ explorer
 # output position 4 (of 9) is non-zero.
 
 # %%
-from course_lib.transformer import matched_layers, path_lengths, receptive_field, time_layers
+from course_lib.transformer import matched_layers, path_lengths, receptive_field
 
 n = 9
 small = matched_layers(width=16)
@@ -434,44 +447,101 @@ for name, layer in small.items():
 # Read the table row by row. The LSTM sees everything to its left, but the first token reaches the last
 # only through n − 1 = 8 sequential steps, and those steps cannot run in parallel. The CNN runs every
 # position in parallel but sees only 3 tokens per layer: 8 stacked layers before token 1 reaches token
-# 9. Self-attention sees every token in one layer, with a path of length 1, all in parallel. Its price
-# is a cost that grows as T² — which the timing below puts in proportion.
+# 9. Self-attention sees every token in one layer, with a path of length 1, all in parallel. What does
+# each pay for that?
 #
-# **Measured on this machine:** forward + backward time of each layer (width 128, batch 16) against
-# the sequence length. The numbers vary from machine to machine, so this cell's output is not compared.
-
-# %% tags=["nbval-ignore-output"]
-times = time_layers(timing_lengths, batch_size=16, width=128, repeats=5, seed=seed)
-print("milliseconds per forward + backward")
-print(f"{'T':>6} " + " ".join(f"{name:>15}" for name in times))
-for T in timing_lengths:
-    print(f"{T:>6} " + " ".join(f"{times[name][T]:>15.2f}" for name in times))
-longest, shortest = timing_lengths[-1], timing_lengths[0]
-print(f"LSTM at T={longest} is {times['LSTM'][longest] / times['self-attention'][longest]:.1f}x slower "
-      f"than self-attention")
+# **The cost per layer, formula beside measurement.** The Transformer paper sums it up in three
+# columns [Vaswani et al. 2017, Table 1]: the work per layer, the operations that must run one after
+# another, and the longest path between two positions. For n tokens of width d and a window of k:
+# self-attention costs O(n²·d) (every position against every other), a recurrent layer O(n·d²) (a d × d
+# product per position), a convolution O(k·n·d²). Below, the exact multiply-adds of our three layers
+# (the formula for each module, with its constant) beside what torch counts as the layer runs
+# (`multiply_adds`), the chain of operations read from the autograd graph (`dependency_depth`, as in
+# notebook 02), and the path length of the table above, at the longest length we time.
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.4), dpi=80)
-for name, row in times.items():
-    ax.plot(list(row), list(row.values()), "o-", ms=4, label=name)
+from course_lib.transformer import dependency_depth, layer_costs, multiply_adds, parallel_times
+
+n_long = timing_lengths[-1]
+layers = matched_layers(width=C)
+costs = layer_costs(n_long, C, kernel_size=3)
+chains = {name: {n: dependency_depth(layer, n) for n in (n_long // 2, n_long)} for name, layer in layers.items()}
+print(f"n = {n_long} tokens, d = {C}, k = 3")
+print(f"{'layer':15} {'work':>10} {'multiply-adds: formula':>23} {'counted':>14} {'sequential':>11} "
+      f"{'chain at n/2, n':>16} {'max path':>9} {'path at n':>10}")
+for name, layer in layers.items():
+    c = costs[name]
+    counted = multiply_adds(layer, n_long)
+    assert counted == c["multiply-adds"]
+    print(f"{name:15} {c['complexity']:>10} {c['multiply-adds']:>23,} {counted:>14,} {c['sequential operations']:>11} "
+          f"{str(tuple(chains[name].values())):>16} {c['max path length']:>9} {c['path steps']:>10}")
+assert chains["LSTM"][n_long] > 1.9 * chains["LSTM"][n_long // 2]  # the chain doubles with n
+assert chains["self-attention"][n_long] == chains["self-attention"][n_long // 2]  # and does not for attention
+two_d = 2 * C
+print(f"attention's 2·n²·d (scores and weighted sum) equals its 4·n·d² (projections) at n = 2d = {two_d}; "
+      f"at n = {n_long} it is {2 * n_long / (4 * C):.1f}x as large")
+work_ratio = costs["self-attention"]["multiply-adds"] / costs["LSTM"]["multiply-adds"]
+print(f"at n = {n_long}, attention does {work_ratio:.2f}x the LSTM's multiply-adds")
+
+# %% [markdown]
+# The counted column equals the formula for every layer: the formulas are what the layers do. The last
+# line compares attention's work with the LSTM's at this length: past n = 2d its n² term leads, and at
+# the default longest length attention does more work than the LSTM. Yet it is the LSTM whose chain of
+# operations grows with n. Work and sequence are different costs; which one
+# decides the time depends on the hardware.
+#
+# **Measured on this machine:** the forward time of each layer (width 128, batch 16) against the
+# sequence length, on one CPU thread and on two (and on the GPU when torch sees one), the fastest of
+# five runs. The numbers vary from machine to machine and with the load, so these cells' outputs are
+# not compared.
+
+# %% tags=["nbval-ignore-output"]
+times = parallel_times(timing_lengths, names=list(layers), threads=(1, 2), batch_size=16, width=C, repeats=5,
+                       seed=seed, max_seconds=1.0, lstm_kernel="onednn")
+for where, by_layer in times.items():
+    print(f"{where}: milliseconds per forward pass")
+    print(f"{'T':>6} " + " ".join(f"{name:>15}" for name in by_layer))
+    for T in timing_lengths:
+        print(f"{T:>6} " + " ".join(f"{by_layer[name][T]:>15.2f}" for name in by_layer))
+one = times["1 thread"]
+half = timing_lengths[-2]
+print(f"\ndoubling T from {half} to {n_long} (one thread): multiply-adds x (formula) and time x (measured)")
+for name in layers:
+    formula = layer_costs(n_long, C)[name]["multiply-adds"] / layer_costs(half, C)[name]["multiply-adds"]
+    print(f"{name:15} work x{formula:.2f}   time x{one[name][n_long] / one[name][half]:.2f}")
+for where, by_layer in times.items():
+    ranked = sorted(by_layer, key=lambda name: by_layer[name][n_long])
+    print(f"{where}, T = {n_long}: fastest {ranked[0]}, slowest {ranked[-1]}")
+if "2 threads" in times:
+    print(f"a second thread at T = {n_long}: " + ", ".join(
+        f"{name} x{one[name][n_long] / times['2 threads'][name][n_long]:.2f}" for name in layers))
+assert one["LSTM"][n_long] > 3 * one["LSTM"][timing_lengths[2]], "the LSTM's time must grow with T"
+
+# %%
+fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=80)
+for where, style in zip(times, ("o-", "s--", "^:")):
+    for (name, row), colour in zip(times[where].items(), ("C0", "C1", "C2")):
+        ax.plot(timing_lengths, [row[T] for T in timing_lengths], style, color=colour, ms=4, label=f"{name}, {where}")
 ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.set_xlabel("sequence length T")
-ax.set_ylabel("ms per forward + backward")
+ax.set_ylabel("ms per forward pass")
 ax.set_title("one layer, width 128, batch 16 (this machine)", fontsize=10)
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, ncol=2)
 fig.tight_layout()
 
 # %% [markdown]
-# What to see: the LSTM's line climbs in step with T (twice the length, twice the time): its T steps
-# run one after another, each a small matrix product that cannot keep the cores busy. Self-attention
-# does the whole sequence in a few large matrix products; its T² term only starts to show at the longest
-# lengths. The CNN is cheapest, but with a window of 3 it needs T − 1 layers to connect the two ends.
-
-# %%
-grows = times["LSTM"][longest] / times["LSTM"][shortest]
-assert grows > 3, "the LSTM's time must grow with the length"
-print(f"LSTM time grows with T (x{longest // shortest} longer sequence): True")
+# What to see, with the printed ratios beside the plot (both are this run's): on one thread the time
+# follows the work column. Doubling T doubles the LSTM's and the CNN's work; attention's grows by more
+# once its n² term leads; the "work ×" line gives the formula's ratio and the "time ×" line the
+# measured one, and the slopes of the solid lines tell the same. A second thread (dashed) shares the
+# work that is there at once. With a batch of 16 sentences, each LSTM step is a product over 16 rows,
+# which two threads can share too: compare the printed speed-ups. The chain of T steps shows when
+# there is little work per step and many cores: one sentence at a time (notebook 02 measured it), or a
+# GPU with thousands of cores. The CNN is the cheapest per layer, but with a window of 3 it needs T − 1
+# layers to connect the two ends. So the Transformer did not replace recurrence by doing less work (at
+# long lengths it does more); it replaced a chain of T steps by a constant one, which hardware with
+# many cores can run at once.
 
 # %% [markdown]
 # ## Exercises
