@@ -45,7 +45,7 @@ class BiLMConfig:
     char_filters: tuple[tuple[int, int], ...] = ((1, 32), (2, 32), (3, 64), (4, 64))  # (width, number) pairs
     num_highway: int = 2  # highway layers after the CNN
     max_word_chars: int = 16  # characters per word kept (with the begin/end-of-word marks)
-    mkldnn: bool = False  # oneDNN LSTM kernel: slower than the native one for training on our CPUs
+    mkldnn: bool = False  # oneDNN's LSTM kernel or the native one: see course_lib.lm.lstm on which is faster where
 
     def __post_init__(self) -> None:
         if self.num_layers < 1 or self.hidden_size < 1:

@@ -6,11 +6,12 @@
 - ``LSTMLM`` is the model the course trains: embedding -> dropout -> ``nn.LSTM`` (L layers) -> dropout
   -> a softmax over the vocabulary, optionally tied to the embedding. ``logits_and_state`` takes and
   returns the recurrent state, which is what truncated back-propagation through time carries over.
-- ``native_lstm()`` switches torch's oneDNN (mkldnn) LSTM kernel off for a block. Measured on our
-  2-core CPU at the course's sizes (``benchmarks/bench_lm.py``, a quiet machine, 2 threads), a training
-  step took 0.67-0.82x the native kernel's time with oneDNN (H 128, B 64: 20 vs 28 ms at T 11, 56 vs
-  84 ms at T 35; H 256, B 32, T 35, V 5000: 137 vs 166 ms), so ``LSTMLM`` keeps oneDNN on
-  (``config.mkldnn=True``) and runs the native kernel when ``mkldnn=False``. Re-measure on new hardware.
+- ``native_lstm()`` switches torch's oneDNN (mkldnn) LSTM kernel off for a block; ``LSTMLMConfig.mkldnn`` and
+  ``BiLMConfig.mkldnn`` choose the kernel. Which one is faster depends on the CPU, the shapes and what else runs:
+  on the course's machines oneDNN has been from 4x slower (an early machine, hidden size 256) to 1.2-1.5x
+  faster. On 2026-12-04 (2-core AMD EPYC, one thread, 2 x 128, batch 64, median training step) oneDNN took
+  13.1 vs 15.4 ms for the LSTM LM and 51 vs 61 ms for the biLM. ``LSTMLM`` uses oneDNN, the biLM the native
+  kernel (its cached model and notebook 03's numbers were made so); re-measure with ``benchmarks/bench_lm.py``.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class LSTMLMConfig:
     num_layers: int = 2  # L: stacked LSTM layers
     dropout: float = 0.0  # on the embeddings, between layers, before the softmax (0.1 did worse on the toy world)
     tie_embeddings: bool = True  # the softmax reuses the embedding matrix (needs E == H)
-    mkldnn: bool = True  # oneDNN's LSTM kernel; it trained 1.2-1.5x faster than the native one on our CPU
+    mkldnn: bool = True  # oneDNN's LSTM kernel (False: the native one); see the module docstring on speed
 
     def __post_init__(self) -> None:
         if self.tie_embeddings and self.embedding_size != self.hidden_size:
