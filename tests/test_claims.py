@@ -191,6 +191,12 @@ def test_every_notebook_is_checked():
     assert len(CHECKED_NOTEBOOKS) == 13, CHECKED_NOTEBOOKS
 
 
+@pytest.mark.parametrize("name", CHECKED_NOTEBOOKS)
+def test_stored_notebook_prose_matches_its_outputs(name):
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    assert [str(f) for f in claim_problems(nb)] == [], f"print these numbers, cite them, or fix the prose of {name}"
+
+
 def test_the_sentence_of_a_finding_is_its_list_item_or_table_row():
     prose = "Two steps:\n\n1. train for a while,\n   reaching 0.41;\n2. fine-tune.\n\n| run | acc |\n|---|---|\n| a | 0.52 |\n"
     assert [f.sentence for f in claim_problems(notebook(prose))] == ["1. train for a while, reaching 0.41;", "| a | 0.52 |"]
