@@ -162,6 +162,21 @@ class GPT(SentenceLM):
         with checked_inputs():  # the blocks need not check again what was checked here
             return self.blocks(x, self.attention_mask_4d(T, attention_mask, input_ids.device), need_weights)
 
+    def layer_states(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> list[Tensor]:
+        """input_ids (B, T) -> L + 1 tensors (B, T, H): the embeddings, then each block's output (the last one
+        before the final LayerNorm of pre-LN). What a probe reads layer by layer, as ``BiLM.layers``."""
+        if should_check():
+            self.check_inputs(input_ids, attention_mask)
+        T = input_ids.shape[1]
+        x = self.dropout(self.token_embeddings(input_ids) + self.position_embeddings(
+            self.position_ids(input_ids, attention_mask)))  # (B, T, H)
+        mask, out = self.attention_mask_4d(T, attention_mask, input_ids.device), [x]
+        with checked_inputs():
+            for block in self.blocks.layers:
+                x, _ = block(x, mask)
+                out.append(x)
+        return out
+
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
         """Mean cross-entropy (nats per predicted token) over the targets that are not padding."""
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=self.config.pad_token_id)
@@ -206,6 +221,36 @@ class GPTSettings(LMRecipe):
         return TrainConfig(steps=self.steps, lr=self.lr, warmup_steps=min(100, self.steps // 10), schedule="linear",
                            grad_clip=1.0, eval_every=max(1, self.steps // 6), monitor="val_loss", seed=self.seed,
                            progress=progress, desc="GPT", device=device)
+
+
+def gpt_layer_features(model: GPT, sentences, positions, batch_size: int = 256) -> list[Tensor]:
+    """Frozen GPT features of one word per sentence, ``sentences[i][positions[i]]``: L + 1 tensors (N, H), the
+    embedding layer first (``GPT.layer_states``). The model reads ``<bos>`` and the words up to the end, but
+    with its causal mask the feature of a word depends only on the words up to it."""
+    if len(sentences) != len(positions):
+        raise ValueError(f"{len(sentences)} sentences but {len(positions)} positions: give one position per sentence")
+    vocab, was_training = model._words(), model.training
+    model.eval()
+    per_layer: list[list[Tensor]] = []
+    for start in range(0, len(sentences), batch_size):
+        chunk, where = sentences[start:start + batch_size], positions[start:start + batch_size]
+        for i, (s, k) in enumerate(zip(chunk, where, strict=True)):
+            if not 0 <= k < len(s):
+                raise ValueError(f"position {k} is outside sentence {start + i} ({len(s)} words)")
+        rows = [[vocab.bos_id, *vocab.encode(list(s))] for s in chunk]
+        T = max(map(len, rows))
+        ids = torch.tensor([r + [model.config.pad_token_id] * (T - len(r)) for r in rows],
+                           device=model.token_embeddings.weight.device)  # (B, T)
+        mask = ids != model.config.pad_token_id
+        with torch.no_grad():
+            states = model.layer_states(ids, mask)
+        index = torch.arange(len(chunk)), torch.tensor(where) + 1  # +1: <bos> comes first
+        if not per_layer:
+            per_layer = [[] for _ in states]
+        for j, h in enumerate(states):
+            per_layer[j].append(h[index].cpu())
+    model.train(was_training)
+    return [torch.cat(h) for h in per_layer]
 
 
 def pretrained_gpt(settings: GPTSettings | None = None, device: str = "auto",

@@ -216,6 +216,25 @@ def test_linear_probe_learns_separable_features():
     assert train_probe(x[:150], y[:150], x[150:], y[150:]) > 0.9
 
 
+def test_probe_accuracy_by_group_matches_the_predictions():
+    from course_lib.core import probe_accuracy_by
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(300, 6, generator=g)
+    y = (x[:, 0] > 0).long()
+    groups = ["near" if i % 3 else "far" for i in range(100)]
+    x_test, y_test = x[200:].clone(), y[200:]
+    x_test[[i for i, h in enumerate(groups) if h == "far"], 0] = 0.0  # the far rows lose their signal
+    result = probe_accuracy_by(x[:200], y[:200], x_test, y_test, groups, seed=2)
+    hits = (probe_predictions(x[:200], y[:200], x_test, seed=2, num_classes=2) == y_test).float()
+    assert list(result) == ["far", "near", "all"]
+    assert result["all"] == pytest.approx(hits.mean().item())
+    assert result["near"] == pytest.approx(hits[[i for i, h in enumerate(groups) if h == "near"]].mean().item())
+    assert result["near"] > 0.9 > result["far"]
+    with pytest.raises(ValueError, match="one group per row"):
+        probe_accuracy_by(x[:200], y[:200], x_test, y_test, groups[:-1])
+
+
 def test_probe_predictions_read_on_subsets_match_the_accuracy():
     torch.manual_seed(0)
     x = torch.randn(300, 6)

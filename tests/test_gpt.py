@@ -59,6 +59,25 @@ def test_a_position_never_sees_a_later_token(norm_first):
         assert not torch.allclose(after[:, k], logits[:, k])  # while position k itself does read it
 
 
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_layer_states_end_where_the_model_does_and_features_read_one_word(norm_first):
+    from course_lib.gpt import gpt_layer_features
+
+    model = tiny_gpt(norm_first=norm_first).eval()
+    ids = random_ids(2, 6)
+    states = model.layer_states(ids)
+    assert len(states) == model.config.num_layers + 1 and all(h.shape == (2, 6, 32) for h in states)
+    top, _ = model.hidden_states(ids)
+    assert_close(model.blocks.norm(states[-1]), top)  # pre-LN: the final LayerNorm; post-LN: none
+    words = model.vocab.decode(ids[0].tolist())
+    features = gpt_layer_features(model, [words, words[:3]], [2, 2])  # <bos> then the words
+    with_bos = torch.cat([torch.tensor([[model.vocab.bos_id]]), ids[:1]], 1)
+    assert_close(features[-1][0], model.layer_states(with_bos)[-1][0, 3])
+    assert_close(features[-1][0], features[-1][1])  # what follows the word never changes its feature
+    with pytest.raises(ValueError, match="outside sentence 1"):
+        gpt_layer_features(model, [words, words[:2]], [1, 2])
+
+
 def test_gradient_of_a_prediction_never_reaches_a_later_embedding():
     model = tiny_gpt()
     x = model.token_embeddings(random_ids(1, 6)).detach().requires_grad_(True)

@@ -51,16 +51,38 @@ def paragraphs_file(tmp_path, n: int, name: str = "notes.txt"):
 def test_toyworld_is_the_default_and_gets_split_and_seed(monkeypatch):
     calls = []
 
-    def fake_toyworld_corpus(split: str, seed: int) -> Corpus:
-        calls.append((split, seed))
-        return Corpus("toyworld", split, [Document([Sentence(["a", "b"])]), Document([Sentence(["c"])])])
+    class FakeWorld:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def corpus(self, split: str, seed: int) -> Corpus:
+            calls.append((self.name, split, seed))
+            return Corpus(self.name, split, [Document([Sentence(["a", "b"])]), Document([Sentence(["c"])])])
 
     fake = types.ModuleType("course_lib.data.toyworld")
-    fake.toyworld_corpus = fake_toyworld_corpus
+    fake.named_toy_world = FakeWorld
     monkeypatch.setitem(sys.modules, "course_lib.data.toyworld", fake)
     assert load_corpus().name == "toyworld"
     assert load_corpus("ToyWorld", split="test", seed=7, max_documents=1).num_tokens == 2
-    assert calls == [("train", 0), ("test", 7)]
+    assert load_corpus("toyworld-families", split="validation", seed=3).name == "toyworld-families"
+    assert calls == [("toyworld", "train", 0), ("toyworld", "test", 7), ("toyworld-families", "validation", 3)]
+
+
+def test_the_toy_world_with_families_extends_the_main_one():
+    from course_lib.data import TOY_WORLDS, named_toy_world, toy_world
+    from course_lib.data.toyworld_families import FAMILY_KINDS
+    from course_lib.lm import lm_vocab, load_lm_corpus
+
+    main, families = named_toy_world("toyworld"), named_toy_world("toyworld-families")
+    assert main is toy_world() and named_toy_world("lee") is None and set(TOY_WORLDS) <= set(available_corpora())
+    assert families.vocabulary[: len(main.vocabulary)] == main.vocabulary  # the main world's ids are kept
+    assert len(families.vocabulary) > len(main.vocabulary)
+    kinds = {s.info.get("kind") for s in load_lm_corpus("toyworld-families", "train", 0, 200)}
+    assert {k for ks in FAMILY_KINDS.values() for k in ks} <= kinds
+    assert not {k for ks in FAMILY_KINDS.values() for k in ks} & {s.info.get("kind") for s in
+                                                                   load_lm_corpus("toyworld", "train", 0, 200)}
+    vocab = lm_vocab("toyworld-families", ())
+    assert len(vocab) == len(lm_vocab("toyworld", ())) + len(families.vocabulary) - len(main.vocabulary)
 
 
 # --- local text -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from course_lib.core.cache import (
 )
 from course_lib.core.probes import (
     majority_accuracy,
+    probe_accuracy_by,
     probe_predictions,
     standardize_layers,
     train_probe,
@@ -64,6 +65,7 @@ __all__ = [
     "NO_WEIGHTS",
     "PACKAGE_ROOT",
     "pretrained",
+    "probe_accuracy_by",
     "probe_predictions",
     "Recipe",
     "recipe_key",

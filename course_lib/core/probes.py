@@ -42,6 +42,18 @@ def train_probe(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tens
     return float((predicted == y_test).float().mean())
 
 
+def probe_accuracy_by(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor,
+                      groups: Sequence, seed: int = 0) -> dict:
+    """One linear probe, its test accuracy on each group of test rows (``groups[i]``: row i's group, e.g. the
+    cue's distance), keyed in sorted order, and over all rows under the key ``"all"``."""
+    if len(groups) != len(y_test):
+        raise ValueError(f"groups has {len(groups)} entries for {len(y_test)} test rows: give one group per row")
+    K = int(max(y_train.max(), y_test.max())) + 1
+    correct = (probe_predictions(x_train, y_train, x_test, seed=seed, num_classes=K) == y_test).float()
+    out = {g: float(correct[[i for i, h in enumerate(groups) if h == g]].mean()) for g in sorted(set(groups))}
+    return {**out, "all": float(correct.mean())}
+
+
 def standardize_layers(train: Sequence[torch.Tensor], test: Sequence[torch.Tensor]
                        ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Each layer to zero mean, unit variance per feature, with the training rows' statistics.

@@ -44,7 +44,7 @@ from course_lib.data.tasks import (
     similarity_set,
     spam_messages,
 )
-from course_lib.data.toyworld import ToyWorld, ToyWorldConfig, toy_world, toyworld_corpus
+from course_lib.data.toyworld import TOY_WORLDS, ToyWorld, ToyWorldConfig, named_toy_world, toy_world, toyworld_corpus
 
 __all__ = [
     "AgreementExample", "DepthExample", "EntailmentPair", "HomographExample", "JointExample", "StatementExample",
@@ -56,5 +56,5 @@ __all__ = [
     "ToyWorld", "ToyWorldConfig", "analogy_set", "available_corpora",
     "load_analogy_set", "load_corpus", "load_similarity_set", "next_sentence_pairs", "phrase_reversal_examples",
     "pos_tagging_examples", "qa_examples", "same_sense_pairs", "sense_examples", "similarity_set", "spam_messages",
-    "toy_world", "toyworld_corpus",
+    "toy_world", "toyworld_corpus", "TOY_WORLDS", "named_toy_world",
 ]

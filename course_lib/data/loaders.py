@@ -31,6 +31,7 @@ SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train / validation / test, by document, for
 
 SOURCES = {
     "toyworld": "the course's own generated corpus with gold labels (default)",
+    "toyworld-families": "the toy world with its optional families on: long-range cues, context syntax ...",
     "lee": "Lee news corpus, 300 short news documents (gensim's test data)",
     "pang-lee": "200 one-sentence movie reviews labelled pos/neg (gensim's test data)",
     "kjv": "King James Bible, one document per chapter (Debian packages bible-kjv, bible-kjv-text)",
@@ -61,10 +62,10 @@ def load_corpus(
     """
     _check_arguments(split, seed, max_documents)
     name = _source_name(name_or_path)
-    if name == "toyworld":
-        from course_lib.data.toyworld import toyworld_corpus  # written separately; imported on use
+    if name in ("toyworld", "toyworld-families"):
+        from course_lib.data.toyworld import named_toy_world  # written separately; imported on use
 
-        corpus = toyworld_corpus(split=split, seed=seed)
+        corpus = named_toy_world(name).corpus(split, seed)
     elif name in WIKITEXT_ARCHIVES:
         corpus = _wikitext_corpus(name, split, download)
     else:
@@ -85,7 +86,7 @@ def load_corpus(
 
 def available_corpora() -> dict[str, str]:
     """The corpora this machine can load, name -> where the text comes from. Never uses the network."""
-    found = {"toyworld": SOURCES["toyworld"]}
+    found = {name: SOURCES[name] for name in ("toyworld", "toyworld-families")}
     for name, filename in (("lee", "lee_background.cor"), ("pang-lee", "pang_lee_polarity.cor")):
         path = _gensim_data_dir()
         if path is not None and (path / filename).is_file():

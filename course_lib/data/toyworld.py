@@ -297,6 +297,18 @@ def toy_world(config: ToyWorldConfig | None = None) -> ToyWorld:
     return _cached_world(astuple(config or ToyWorldConfig()))
 
 
+# the toy worlds a corpus name can ask for (``load_corpus``, ``LMDataConfig.corpus``)
+TOY_WORLDS: dict[str, ToyWorldConfig] = {
+    "toyworld": ToyWorldConfig(),
+    "toyworld-families": ToyWorldConfig().with_families(),  # long-range cues, context syntax, statements ...
+}
+
+
+def named_toy_world(name: str) -> ToyWorld | None:
+    """The toy world a corpus name stands for (``TOY_WORLDS``), or None for any other corpus."""
+    return toy_world(TOY_WORLDS[name]) if name in TOY_WORLDS else None
+
+
 def toyworld_corpus(split: str = "train", seed: int = 0, num_documents: int | None = None) -> Corpus:
     """The default toy world's ``split`` for ``seed``: ~0.8M tokens for "train", ~80k for the others.
 

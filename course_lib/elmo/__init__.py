@@ -36,10 +36,8 @@ from course_lib.elmo.pretrained import (
     train_bilm,
 )
 from course_lib.elmo.probes import (
-    DepthResult,
     MixResult,
     ScratchTagger,
-    depth_experiment,
     learn_scalar_mix,
     mixed_probe_accuracy,
     train_scratch_tagger,
@@ -64,8 +62,6 @@ __all__ = [
     "BOW",
     "CharEncoder",
     "check_layers",
-    "depth_experiment",
-    "DepthResult",
     "direction_features",
     "DIRECTIONS",
     "Elmo",

@@ -1,5 +1,5 @@
 """What the frozen biLM knows, measured: probes by layer and by direction, per-task scalar mixes,
-the polysemy picture, static vectors and a model from scratch for comparison, and the depth experiment.
+the polysemy picture, static vectors and a model from scratch for comparison.
 
 Everything here works on *precomputed* frozen features (``elmo_heads.layer_features``): a list of
 L + 1 tensors (N, 2D), one row per word, layer 0 first. Probes are linear and trained full batch, so a
@@ -11,12 +11,10 @@ whole table takes seconds on a CPU.
 - ``mixed_probe_accuracy``: a probe on γ · Σ_j s_j h_j with hand-set s_j (the layer-weight explorer).
 - ``within_across_cosine``: mean cosine similarity of same-sense and of different-sense token pairs.
 - ``ScratchTagger`` / ``train_scratch_tagger``: a small BiLSTM tagger trained on the labelled data only.
-- ``depth_experiment``: biLMs with 1 .. 4 LSTM layers, cached, their perplexity and probe accuracies.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,8 +24,6 @@ from torch.nn import functional as F
 
 from course_lib.core import standardize_layers, train_probe
 from course_lib.elmo.bilm import PAD_ID
-from course_lib.elmo.features import layer_features
-from course_lib.elmo.pretrained import BiLMSettings, pretrained_bilm
 from course_lib.elmo.scalar_mix import ScalarMix
 from course_lib.text import Vocab, pad_batch
 
@@ -164,39 +160,3 @@ def train_scratch_tagger(vocab: Vocab, train_sentences: Sequence[Sequence[str]],
             return float((pred[keep] == y[keep]).float().mean())
         pred = model(ids, torch.tensor(list(test_positions))).argmax(-1)
         return float((pred == torch.tensor(list(test_labels))).float().mean())
-
-
-@dataclass
-class DepthResult:
-    num_layers: int
-    forward_ppl: float
-    backward_ppl: float
-    sense_accuracy: float  # a probe on the top LSTM layer
-    pos_accuracy: float  # a probe on the top LSTM layer
-    best_sense_accuracy: float  # the best single layer
-    seconds: float  # training time (0 when it came from the cache... as recorded when it was trained)
-
-
-def depth_experiment(depths: Sequence[int], settings: BiLMSettings, held_out: Sequence[Sequence[str]],
-                     sense_data: tuple, pos_data: tuple, progress: bool = True) -> list[DepthResult]:
-    """Train (or load from the cache) one biLM per depth (``settings`` with ``model.num_layers`` replaced) and
-    measure it the same way.
-
-    ``sense_data`` = (train sentences, train positions, y_train, test sentences, test positions, y_test);
-    ``pos_data`` = (train sentences, y_train per word flattened, test sentences, y_test flattened).
-    """
-    out = []
-    for depth in depths:
-        deeper = dataclasses.replace(settings, model=dataclasses.replace(settings.model, num_layers=depth))
-        model, history = pretrained_bilm(deeper, progress=progress)
-        f, b = model.perplexities(held_out)
-        s_train, p_train, ys_train, s_test, p_test, ys_test = sense_data
-        tr, _ = layer_features(model, s_train, p_train)
-        te, _ = layer_features(model, s_test, p_test)
-        per_layer = [train_probe(a, ys_train, c, ys_test) for a, c in zip(tr, te, strict=True)]
-        t_train, yt_train, t_test, yt_test = pos_data
-        tr, _ = layer_features(model, t_train)
-        te, _ = layer_features(model, t_test)
-        pos = train_probe(tr[-1], yt_train, te[-1], yt_test)
-        out.append(DepthResult(depth, f, b, per_layer[-1], pos, max(per_layer), history.seconds))
-    return out

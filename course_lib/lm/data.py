@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
-from course_lib.data import Corpus, load_corpus, toy_world, toyworld_corpus
+from course_lib.data import Corpus, load_corpus, named_toy_world, toy_world
 from course_lib.lm.ngram import token_lists
 from course_lib.text import Vocab, length_buckets
 
@@ -19,15 +19,18 @@ def toyworld_vocab() -> Vocab:
 
 
 def load_lm_corpus(corpus: str, split: str, seed: int = 0, num_documents: int | None = None) -> Corpus:
-    """The first ``num_documents`` documents of a split: the toy world, or any ``load_corpus`` source."""
-    if corpus == "toyworld":
-        return toyworld_corpus(split, seed, num_documents)  # generates only what it needs
+    """The first ``num_documents`` documents of a split: a toy world (``TOY_WORLDS``), or any ``load_corpus``
+    source."""
+    world = named_toy_world(corpus)
+    if world is not None:
+        return world.corpus(split, seed, num_documents)  # generates only what it needs
     return load_corpus(corpus, split, seed, max_documents=num_documents)
 
 
 def lm_vocab(corpus: str, train: Iterable) -> Vocab:
-    """The toy world's full vocabulary, or the words seen at least twice in ``train`` (the rest is [UNK])."""
-    return toyworld_vocab() if corpus == "toyworld" else Vocab.build(token_lists(train), min_freq=2)
+    """A toy world's full vocabulary, or the words seen at least twice in ``train`` (the rest is [UNK])."""
+    world = named_toy_world(corpus)
+    return Vocab(world.vocabulary) if world is not None else Vocab.build(token_lists(train), min_freq=2)
 
 
 def sentence_ids(sentences: Iterable, vocab: Vocab) -> list[list[int]]:

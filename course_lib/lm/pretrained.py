@@ -21,6 +21,7 @@ from torch import nn
 
 from course_lib.arguments import check_fields
 from course_lib.core import History, Recipe, TrainConfig, fit, pretrained
+from course_lib.data import TOY_WORLDS
 from course_lib.data.corpus import Corpus
 from course_lib.lm.data import LMDataConfig, lm_vocab, load_lm_corpus, sentence_batches
 from course_lib.lm.lstm import LSTMLM, LSTMLMConfig
@@ -30,7 +31,7 @@ from course_lib.text import Vocab
 
 @functools.lru_cache(maxsize=8)
 def _vocab(corpus: str, seed: int, train_documents: int) -> Vocab:
-    return lm_vocab(corpus, load_lm_corpus(corpus, "train", seed, train_documents) if corpus != "toyworld" else ())
+    return lm_vocab(corpus, () if corpus in TOY_WORLDS else load_lm_corpus(corpus, "train", seed, train_documents))
 
 
 class LMRecipe(Recipe):
@@ -76,7 +77,7 @@ class LMRecipe(Recipe):
 
     def data_fingerprint(self) -> object:
         """A corpus read from disk can change without the code changing: its first sentences go into the key."""
-        if self.data.corpus == "toyworld":
+        if self.data.corpus in TOY_WORLDS:
             return None
         return [s.text for s in self.corpus("train", 3)]
 
