@@ -465,9 +465,10 @@ print(f"Elmo + TokenTagger, {head_steps} steps of {head_batch} sentences: part-o
 # Two things are often said about ELMo's layers and its LSTMs. The paper measured the first:
 # **part of speech** was read best from the first biLSTM layer (accuracy 97.3 against 96.8 for the
 # second) [ELMo paper, Table 6] and **word sense** from the second (F1 67.4 against 69.0)
-# [ELMo paper, Table 5]: lower layers syntax, upper layers semantics (Peters et al., 2018, section 5.3). The second is
-# ELMo's usual weakness: an LSTM is weak at **long range** (长距离依赖). The tasks above cannot test
-# either: a toy-world word's tag is fixed by the word, and every cue stands next to its word.
+# [ELMo paper, Table 5]: lower layers syntax, upper layers semantics (Peters et al., 2018,
+# section 5.3). The second is ELMo's usual weakness: an LSTM is weak at **long range** (长距离依赖).
+# The tasks above cannot test either: a toy-world word's tag is fixed by the word, and every cue
+# stands next to its word.
 #
 # So the toy world has optional **families** of sentences, designed for these two questions and
 # switched on in the corpus `"toyworld-families"` (the main toy world has none of them):
@@ -481,9 +482,9 @@ print(f"Elmo + TokenTagger, {head_steps} steps of {head_batch} sentences: part-o
 #   prepositional phrases and adverbs on the right ("the bank that these cows feed beside this
 #   dairy cow floods").
 #
-# We pre-train small biLMs on this corpus, 2 and 4 layers deep, with three training seeds each and
-# the same budget (sizes and times printed below), and probe every layer for the three labels. The
-# sense probe is read by the cue's distance (`probe_accuracy_by`).
+# We pre-train small biLMs on this corpus, 1, 2 and 4 layers deep (`family_depths`), with three
+# training seeds each and the same budget (sizes and times printed below), and probe every layer for
+# the three labels. The sense probe is read by the cue's distance (`probe_accuracy_by`).
 
 # %% tags=["nbval-ignore-output"]
 from course_lib.core import probe_accuracy_by, spread

@@ -648,20 +648,20 @@ assert lstm_near.mean - causal_near.mean > lstm_near.sd + causal_near.sd  # the 
 
 # %% [markdown]
 # The figure gives each model's sense accuracy against the distance of the cue (± one sd over three
-# training seeds). What to see: the LSTM's features know the sense when the cue is near and lose most
-# of it over a few words. The Transformer's features lose less with distance, but only because they
-# hold less of the sense to begin with: near, they are clearly below the LSTM's (the lines above), and
-# far, both models are close to the majority baseline.
+# training seeds). What to see: the LSTM's features hold most of the sense when the cue is near and
+# lose most of it over a few words. The Transformer's features lose less with distance, but only
+# because they hold less of the sense to begin with: near, they are clearly below the LSTM's (the
+# lines above), and far, both models are close to the majority baseline.
 #
 # So the short path does not, by itself, make a model keep a cue. A path is what a model *can* use;
 # what it keeps is what its objective rewards. A causal LM needs the sense of "palm" only to predict
 # the words after it, and in these sentences they do not depend on it, so neither model is asked to
-# hold it. This is not the result we set out to show (a Transformer that loses less than half of
-# what the LSTM loses, with as much to lose), and we know no budget that gives it: in a longer run
-# (`-p range_steps 2000 -p range_documents 6000`; the README's notes give its numbers) the
-# Transformer's features held less of the sense near the word, not more. Notebook 09 changes the objective: a masked LM must predict a
-# hidden word from both sides, which asks for exactly the cues this section's models were free to
-# forget.
+# hold it. The "short path" argument predicts a Transformer that loses less than half of what the
+# LSTM loses, with as much to lose; these numbers do not show it, and we know no budget that does:
+# in a longer run (`-p range_steps 2000 -p range_documents 6000`; the README's notes give its
+# numbers) the Transformer's features held less of the sense near the word, not more. Notebook 09
+# changes the objective: a masked LM must predict a hidden word from both sides, which asks for
+# exactly the cues this section's models were free to forget.
 
 # %% [markdown]
 # ## Exercises
