@@ -116,6 +116,7 @@ GLOSSARY = (
     Term("feature-based transfer", "基于特征的迁移", "use a frozen model's vectors as input features", "04"),
     Term("scalar mix", "标量混合", "ELMo's softmax-weighted sum of layers, scaled by γ", "04"),
     Term("probing", "探测", "a small classifier on frozen features to ask what a layer encodes", "04"),
+    Term("long-range dependency", "长距离依赖", "a word that decides another many words away", "04"),
     Term("attention", "注意力", "a weighted average of values, weights from query-key scores", "05"),
     Term("query / key / value", "查询 / 键 / 值", "what is asked / what is matched / what is returned", "05"),
     Term("scaled dot-product attention", "缩放点积注意力", "softmax(QKᵀ/√d)V", "05"),

@@ -22,7 +22,7 @@
 # 6. ELMo features against static skip-gram vectors and a task model trained from scratch;
 # 7. what each layer holds, and how far a cue carries: syntax that no single word reveals, and
 #    senses decided 1 to 12 words away, in biLMs of 2 and 4 layers;
-# 8. the depth experiment: 1 to 4 LSTM layers;
+# 8. the depth experiment: 1, 2 and 4 LSTM layers, three seeds each;
 # 9. ELMo's limits.
 
 # %% tags=["parameters"]
