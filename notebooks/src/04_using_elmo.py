@@ -541,7 +541,7 @@ for L in family_depths:
         family_seconds[L, s] = family_history.seconds
 print(f"biLMs of {', '.join(map(str, family_depths))} layers x {family_hidden_size} per direction, {family_steps} steps "
       f"each on {family_documents} documents, seeds {training_seeds}; training seconds (as recorded when trained): "
-      + ", ".join(f"{L} layers {spread(family_seconds[L, s] for s in training_seeds).mean:.0f}" for L in family_depths))
+      + ", ".join(f"L = {L}: {spread(family_seconds[L, s] for s in training_seeds).mean:.0f} s" for L in family_depths))
 
 # %% tags=["nbval-ignore-output"]
 def over_seeds(L, task, j, group="all"):
@@ -554,7 +554,7 @@ print("accuracy per layer, mean ± sd over training seeds", training_seeds)
 print(f"{'biLM':>6}{'layer':>7}" + "".join(f"{task:>17}" for task in tasks))
 for L in family_depths:
     for j in range(L + 1):
-        print(f"{L:>4} L{j:>7}" + "".join(f"{over_seeds(L, task, j).format():>17}" for task in tasks))
+        print(f"{L:>6}{j:>7}" + "".join(f"{over_seeds(L, task, j).format():>17}" for task in tasks))
 homograph_majority = majority_accuracy([e.word for e in homographs[0]], torch.tensor([e.label for e in homographs[0]]),
                                        [e.word for e in homographs[1]], torch.tensor([e.label for e in homographs[1]]))
 print(f"per-word majority on the homographs: {homograph_majority:.3f}")
