@@ -43,8 +43,9 @@ def toy_wordpiece(vocab_size: int = 2000, num_documents: int = 6000, seed: int =
     """The toy BERT's WordPiece tokenizer, trained deterministically on the train split of toy world ``corpus``.
 
     At the default size 799 of the default world's 804 words are one token each (``marches``, ``sighs`` and three
-    more are split), so MLM accuracy is nearly word accuracy. "toyworld-families" has 1,001 words: at 2,000 it splits 140 of them (59 of the 80 many-cue
-    verbs: ``glimmers`` -> ``glimmer ##s``), at ``vocab_size=3000`` none (the vocabulary stops at 2,157).
+    more are split), so MLM accuracy is nearly word accuracy. "toyworld-families" has 1,001 words: at 2,000 it
+    splits 140 of them (59 of the 80 many-cue verbs: ``glimmers`` -> ``glimmer ##s``), at ``vocab_size=3000``
+    none (the vocabulary stops at 2,157).
     Kept in memory after the first call (a few seconds each): the toy BERT and every ablation share it.
     """
     documents = _world_corpus(corpus, "train", seed, num_documents)
