@@ -19,20 +19,37 @@ from course_lib.bert.pretraining import (
     pretraining_batches,
 )
 from course_lib.core import History, Recipe, TrainConfig, fit, pretrained
-from course_lib.data import toyworld_corpus
+from course_lib.data import TOY_WORLDS, named_toy_world
+from course_lib.data.corpus import Corpus
 from course_lib.text import WordPieceTokenizer
 from course_lib.wordvec import ppmi_svd
 
 
-@functools.lru_cache(maxsize=4)
-def toy_wordpiece(vocab_size: int = 2000, num_documents: int = 6000, seed: int = 0):
-    """The WordPiece tokenizer of the toy BERT, trained deterministically on the toy world's train split.
+def _world_corpus(corpus: str, split: str, seed: int, num_documents: int) -> Corpus:
+    """The first ``num_documents`` of ``split`` of the toy world named ``corpus`` (a key of ``TOY_WORLDS``).
 
-    At the default size every word of the toy world is one token, so MLM accuracy is word accuracy.
+    ``"toyworld"`` is the default world (``toyworld_corpus``); ``"toyworld-families"`` has the optional sentence
+    families on (long-range cues, many-cue senses, statements ...). Any other name: ValueError listing both.
+    """
+    world = named_toy_world(corpus) if isinstance(corpus, str) else None
+    if world is None:
+        raise ValueError(f"corpus must name a toy world, one of {', '.join(map(repr, TOY_WORLDS))}; got {corpus!r} "
+                         "(the toy BERT's tokenizer, PPMI init and evaluations need the toy world)")
+    return world.corpus(split, seed, num_documents)
+
+
+@functools.lru_cache(maxsize=4)
+def toy_wordpiece(vocab_size: int = 2000, num_documents: int = 6000, seed: int = 0, corpus: str = "toyworld"):
+    """The toy BERT's WordPiece tokenizer, trained deterministically on the train split of toy world ``corpus``.
+
+    At the default size 799 of the default world's 804 words are one token each (``marches``, ``sighs`` and three
+    more are split), so MLM accuracy is nearly word accuracy. "toyworld-families" has 1,001 words: at 2,000 it
+    splits 140 of them (59 of the 80 many-cue verbs: ``glimmers`` -> ``glimmer ##s``), at ``vocab_size=3000``
+    none (the vocabulary stops at 2,157).
     Kept in memory after the first call (a few seconds each): the toy BERT and every ablation share it.
     """
-    corpus = toyworld_corpus("train", seed=seed, num_documents=num_documents)
-    return WordPieceTokenizer.train([" ".join(s.tokens) for s in corpus.sentences()], vocab_size=vocab_size)
+    documents = _world_corpus(corpus, "train", seed, num_documents)
+    return WordPieceTokenizer.train([" ".join(s.tokens) for s in documents.sentences()], vocab_size=vocab_size)
 
 
 def toy_bert_config(vocab_size: int, hidden_size: int = 64, num_hidden_layers: int = 2,
@@ -74,20 +91,23 @@ def ppmi_word_embeddings(model, corpus, tokenizer, window: int = 40, std: float 
 class ToyBertSettings(Recipe):
     """The toy BERT of notebook 09 and its ablations (notebook 12): every field decides the trained weights.
 
-    Pre-trained on the toy world's train split with ``objective`` (``"mlm+nsp"``: BERT's own; ``"mlm"``: the
-    masked LM alone; ``"ltr"``: a causal encoder predicting the next token, as GPT), AdamW with warm-up then
-    ``schedule`` decay. The model keeps the weights of the last step (not of the best evaluation: NSP at chance
-    would pick an early one). ``embedding_init="ppmi"`` starts the word embeddings from document-level PPMI +
-    SVD vectors of the training corpus (``ppmi_word_embeddings``), ``None`` from BERT's random init; with
-    ``initializer_range`` 0.1 this is what lifts NSP off chance within the budget. One thread was faster than two
-    for this small model on the course's 2-core CPU (and the SVD's rounding, so the model, depends on the count).
+    Pre-trained on the train split of the toy world ``corpus`` (``"toyworld"``; ``"toyworld-families"`` has the
+    optional sentence families on, whose label-scarce tasks are in ``course_lib.data.family_tasks``) with
+    ``objective`` (``"mlm+nsp"``: BERT's own; ``"mlm"``: the masked LM alone; ``"ltr"``: a causal encoder
+    predicting the next token, as GPT), AdamW with warm-up then ``schedule`` decay. The model keeps the weights
+    of the last step (not of the best evaluation: NSP at chance would pick an early one).
+    ``embedding_init="ppmi"`` starts the word embeddings from document-level PPMI + SVD vectors of the training
+    corpus (``ppmi_word_embeddings``), ``None`` from BERT's random init; with ``initializer_range`` 0.1 this is
+    what lifts NSP off chance within the budget. One thread was faster than two for this small model on the
+    course's 2-core CPU (and the SVD's rounding, so the model, depends on the count).
     """
 
     objective: str = "mlm+nsp"  # "mlm+nsp", "mlm" or "ltr" (see course_lib.bert.OBJECTIVES)
     steps: int = 1500
     seed: int = 0  # corpus, tokenizer, initial weights, masking and batch order
-    vocab_size: int = 2000  # WordPiece vocabulary (at 2,000 every toy word is one piece)
+    vocab_size: int = 2000  # WordPiece vocabulary (2,000: a toy word is one piece; "toyworld-families" needs 3,000)
     num_documents: int = 6000  # documents of the train split
+    corpus: str = "toyworld"  # the toy world: "toyworld" or "toyworld-families" (course_lib.data.TOY_WORLDS)
     hidden_size: int = 64
     num_hidden_layers: int = 2
     num_attention_heads: int = 4
@@ -107,6 +127,9 @@ class ToyBertSettings(Recipe):
         check_fields(self)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.corpus not in TOY_WORLDS:
+            raise ValueError(f"ToyBertSettings.corpus must be one of {', '.join(map(repr, TOY_WORLDS))}, "
+                             f"got {self.corpus!r}")
         if self.embedding_init not in (None, "ppmi"):
             raise ValueError(f"embedding_init must be None or 'ppmi', got {self.embedding_init!r}")
         for name in ("steps", "hidden_size", "num_hidden_layers", "num_attention_heads", "batch_size", "evaluations",
@@ -116,10 +139,11 @@ class ToyBertSettings(Recipe):
 
     @property
     def name(self) -> str:  # the cache file's prefix
-        return "toy-bert" if self.objective == "mlm+nsp" else f"toy-bert-{self.objective}"
+        base = "toy-bert" if self.objective == "mlm+nsp" else f"toy-bert-{self.objective}"
+        return base if self.corpus == "toyworld" else f"{base}-{self.corpus.removeprefix('toyworld-')}"
 
     def tokenizer(self):
-        return toy_wordpiece(self.vocab_size, self.num_documents, self.seed)
+        return toy_wordpiece(self.vocab_size, self.num_documents, self.seed, self.corpus)
 
     def config(self) -> BertConfig:
         intermediate = 4 * self.hidden_size if self.intermediate_size is None else self.intermediate_size
@@ -143,8 +167,8 @@ class ToyBertSettings(Recipe):
 
     def train(self, model: BertForPreTraining, device: torch.device, progress: bool) -> History:
         tokenizer = self.tokenizer()
-        corpus = toyworld_corpus("train", seed=self.seed, num_documents=self.num_documents)
-        held_out = list(pretraining_batches(toyworld_corpus("validation", seed=self.seed, num_documents=300),
+        corpus = _world_corpus(self.corpus, "train", self.seed, self.num_documents)
+        held_out = list(pretraining_batches(_world_corpus(self.corpus, "validation", self.seed, 300),
                                             tokenizer, 256, self.max_length, seed=self.seed + 1000)())
         if self.embedding_init == "ppmi":
             ppmi_word_embeddings(model, corpus, tokenizer, window=self.ppmi_window)
