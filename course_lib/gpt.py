@@ -42,7 +42,7 @@ from course_lib.arguments import check_attention_mask, check_labels, check_token
 from course_lib.attention import causal_mask, combine_masks
 from course_lib.core import History, TrainConfig, pretrained
 from course_lib.lm import LMDataConfig, LMRecipe, SentenceLM
-from course_lib.text import Vocab, pad_batch
+from course_lib.text import Vocab
 from course_lib.transformer import TransformerEncoder
 
 
@@ -151,27 +151,26 @@ class GPT(SentenceLM):
         itself = torch.eye(T, dtype=torch.bool, device=device)  # (T, T)
         return combine_masks(causal, keys | itself)  # (B, 1, T, T)
 
-    def _embed(self, input_ids: Tensor, attention_mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Checked inputs -> the blocks' input (B, T, H): token + position embeddings, and the (B, 1, T, T) mask."""
-        if should_check():  # once per call: not again in the blocks, nor at each step of ``generate``
-            self.check_inputs(input_ids, attention_mask)
-        T = input_ids.shape[1]
-        positions = self.position_ids(input_ids, attention_mask)  # (B, T)
-        x = self.dropout(self.token_embeddings(input_ids) + self.position_embeddings(positions))  # (B, T, H)
-        return x, self.attention_mask_4d(T, attention_mask, input_ids.device)
-
     def hidden_states(self, input_ids: Tensor, attention_mask: Tensor | None = None,
                       need_weights: bool = False) -> tuple[Tensor, list[Tensor] | None]:
         """input_ids (B, T) -> the top block's output after the final LayerNorm (B, T, H), and the weights."""
-        x, mask = self._embed(input_ids, attention_mask)
+        if should_check():  # once per call: not again in the blocks, nor at each step of ``generate``
+            self.check_inputs(input_ids, attention_mask)
+        B, T = input_ids.shape
+        positions = self.position_ids(input_ids, attention_mask)  # (B, T)
+        x = self.dropout(self.token_embeddings(input_ids) + self.position_embeddings(positions))  # (B, T, H)
         with checked_inputs():  # the blocks need not check again what was checked here
-            return self.blocks(x, mask, need_weights)
+            return self.blocks(x, self.attention_mask_4d(T, attention_mask, input_ids.device), need_weights)
 
     def layer_states(self, input_ids: Tensor, attention_mask: Tensor | None = None) -> list[Tensor]:
         """input_ids (B, T) -> L + 1 tensors (B, T, H): the embeddings, then each block's output (the last one
         before the final LayerNorm of pre-LN). What a probe reads layer by layer, as ``BiLM.layers``."""
-        x, mask = self._embed(input_ids, attention_mask)
-        out = [x]
+        if should_check():
+            self.check_inputs(input_ids, attention_mask)
+        T = input_ids.shape[1]
+        x = self.dropout(self.token_embeddings(input_ids) + self.position_embeddings(
+            self.position_ids(input_ids, attention_mask)))  # (B, T, H)
+        mask, out = self.attention_mask_4d(T, attention_mask, input_ids.device), [x]
         with checked_inputs():
             for block in self.blocks.layers:
                 x, _ = block(x, mask)
@@ -238,10 +237,13 @@ def gpt_layer_features(model: GPT, sentences, positions, batch_size: int = 256) 
         for i, (s, k) in enumerate(zip(chunk, where, strict=True)):
             if not 0 <= k < len(s):
                 raise ValueError(f"position {k} is outside sentence {start + i} ({len(s)} words)")
-        ids, mask = pad_batch([[vocab.bos_id, *vocab.encode(list(s))] for s in chunk], model.config.pad_token_id)
-        device = model.token_embeddings.weight.device
+        rows = [[vocab.bos_id, *vocab.encode(list(s))] for s in chunk]
+        T = max(map(len, rows))
+        ids = torch.tensor([r + [model.config.pad_token_id] * (T - len(r)) for r in rows],
+                           device=model.token_embeddings.weight.device)  # (B, T)
+        mask = ids != model.config.pad_token_id
         with torch.no_grad():
-            states = model.layer_states(ids.to(device), mask.to(device))  # (B, T, H) each
+            states = model.layer_states(ids, mask)
         index = torch.arange(len(chunk)), torch.tensor(where) + 1  # +1: <bos> comes first
         if not per_layer:
             per_layer = [[] for _ in states]
