@@ -321,3 +321,36 @@ def test_word_pair_head_with_a_frozen_mixed_encoder():
     out.logits.sum().backward()
     assert all(p.grad is None for p in model.bert.parameters())
     assert model.mix.scalar_parameters.grad is not None
+
+
+@pytest.mark.parametrize("cls", [BertForSequenceClassification, BertForTokenClassification, BertForQuestionAnswering])
+def test_feature_bilstm_reads_the_top_layers_concatenated_and_learns_only_the_head(cls):
+    torch.manual_seed(0)
+    bert = BertModel(tiny_config())
+    model = cls.from_encoder(bert, freeze_encoder=True, concat_layers=2, seed=0).eval()
+    assert model.feature_lstm.input_size == 2 * 16 and model.feature_lstm.hidden_size == 8
+    assert model.feature_lstm.bidirectional and model.feature_lstm.num_layers == 2
+    inputs = batch()
+    out, _ = model(**inputs)
+    first = out.logits if hasattr(out, "logits") else out.start_logits
+    first.sum().backward()
+    assert all(p.grad is None for p in model.bert.parameters())
+    assert all(p.grad is not None for p in model.feature_lstm.parameters())
+    # what the BiLSTM reads: the last two of the three hidden states, side by side, each sequence unpadded
+    states = bert.eval()(**inputs, output_hidden_states=True)[0].hidden_states
+    lengths = inputs["attention_mask"].sum(1).tolist()
+    for i, n in enumerate(lengths):
+        alone, _ = model.feature_lstm(torch.cat(states[-2:], -1)[i : i + 1, :n])
+        by_head = model._bilstm(torch.cat(states[-2:], -1), inputs["attention_mask"].bool())
+        assert_close(by_head[i, :n], alone[0])
+        assert (by_head[i, n:] == 0).all()  # padding: never read, returned as zeros
+
+
+def test_feature_bilstm_options_are_checked():
+    bert = BertModel(tiny_config())
+    with pytest.raises(ValueError, match="from 0 \\(off\\) to 3"):
+        BertForTokenClassification.from_encoder(bert, concat_layers=4)
+    with pytest.raises(ValueError, match="not both"):
+        BertForTokenClassification.from_encoder(bert, mix_layers=True, concat_layers=2)
+    with pytest.raises(ValueError, match="an int"):
+        BertForTokenClassification.from_encoder(bert, concat_layers=True)

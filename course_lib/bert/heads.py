@@ -9,8 +9,9 @@ The module names equal those of ``transformers``, so the state dict of a fine-tu
 loads into ours key for key (``tests/test_bert_tasks.py`` checks the logits). Each head can start from
 a pre-trained encoder: ``BertForSequenceClassification.from_encoder(bert, num_labels=2)`` copies the
 weights, leaving the pre-trained model untouched; ``freeze_encoder=True`` gives feature-based use
-(only the head learns), and ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
-all L + 1 layers (``output_hidden_states``) instead of the last one.
+(only the head learns), ``mix_layers=True`` lets the head read a learned ELMo-style scalar mix of
+all L + 1 layers (``output_hidden_states``) instead of the last one, and ``concat_layers=k`` a two-layer
+BiLSTM over the top k layers concatenated (the BERT paper's best feature-based setting, section 5.3).
 
 Span decoding follows BERT's SQuAD 2.0 recipe: the best span (s, e) maximizes start[s] + end[e] over
 s ≤ e < s + max_answer_length inside the context, and the answer is "none" when the [CLS] score
@@ -61,10 +62,11 @@ class _BertWithHead(nn.Module):
     uses_pooler = True  # token and span heads read every token's state; their ``bert`` has no pooler weights
 
     def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
-                 mix_layers: bool = False) -> None:
+                 mix_layers: bool = False, concat_layers: int = 0) -> None:
         super().__init__()
         if num_labels < 1:
             raise ValueError(f"num_labels must be >= 1, got {num_labels}")
+        _check_feature_options(config, mix_layers, concat_layers)
         self.config = config
         self.num_labels = num_labels
         self.bert = self._without_unused_pooler(BertModel(config))
@@ -75,17 +77,33 @@ class _BertWithHead(nn.Module):
                 module.apply(lambda m: _init_weights(m, config.initializer_range))
         # feature-based use as in ELMo: the head reads gamma * sum_j s_j h_j over the L + 1 layers
         self.mix = ScalarMix(config.num_hidden_layers + 1) if mix_layers else None
+        # the BERT paper's best feature-based setting (section 5.3): the top layers concatenated, a two-layer
+        # BiLSTM on them (H / 2 per direction here, so that the head reads H-vectors as from the last layer)
+        self.concat_layers = concat_layers
+        self.feature_lstm = nn.LSTM(concat_layers * config.hidden_size, config.hidden_size // 2, num_layers=2,
+                                    batch_first=True, bidirectional=True) if concat_layers else None
 
     def _encode(self, input_ids: Tensor, token_type_ids: Tensor | None, attention_mask: Tensor | None,
                 output_attentions: bool) -> _Encoded:
-        if self.mix is None:
+        if self.mix is None and self.feature_lstm is None:
             out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_attentions)
             return _Encoded(out.last_hidden_state, out.pooler_output, out.attentions)
         out, _ = self.bert(input_ids, token_type_ids, attention_mask, output_hidden_states=True)
         states = out.hidden_states
         mask = None if attention_mask is None else attention_mask.bool()
+        if self.feature_lstm is not None:
+            tokens = self._bilstm(torch.cat(states[-self.concat_layers:], dim=-1), mask)
+            return _Encoded(tokens, tokens[:, 0], None)
         mixed = self.mix(states, mask)
         return _Encoded(mixed, mixed[:, 0], None)
+
+    def _bilstm(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """The feature BiLSTM over each sequence's real tokens (padding is neither read nor returned non-zero)."""
+        B, T, _ = x.shape
+        lengths = torch.full((B,), T) if mask is None else mask.sum(1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
+        out, _ = self.feature_lstm(packed)
+        return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)[0]
 
     classifier_inputs = 1  # how many H-vectors the classifier reads side by side
 
@@ -101,19 +119,25 @@ class _BertWithHead(nn.Module):
 
     @classmethod
     def from_encoder(cls, bert: BertModel, num_labels: int = 2, freeze_encoder: bool = False,
-                     mix_layers: bool = False, classifier_dropout: float | None = None, seed: int | None = 0):
+                     mix_layers: bool = False, classifier_dropout: float | None = None, seed: int | None = 0,
+                     concat_layers: int = 0):
         """A new head on a *copy* of ``bert``'s weights (the head's initialisation follows ``seed``).
 
         ``freeze_encoder=True``: the encoder's parameters do not learn (feature-based use).
         ``mix_layers=True``: the head reads a learned scalar mix of all L + 1 layers (as ELMo's tasks
         do) instead of the last layer; sentence heads then read the mix at [CLS].
+        ``concat_layers=k``: the head reads a two-layer BiLSTM run over the top k of the L + 1 layers
+        concatenated (the BERT paper's best feature-based setting used the top four of BERT-base's twelve);
+        sentence heads read its output at [CLS].
         """
         if not isinstance(bert, BertModel):
             raise TypeError(f"from_encoder needs a course_lib.bert.BertModel, got {type(bert).__name__}; "
                             "for a BertForPreTraining pass its .bert")
+        _check_feature_options(bert.config, mix_layers, concat_layers)
         if seed is not None:
             torch.manual_seed(seed)
-        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout, mix_layers=mix_layers)
+        model = cls(bert.config, num_labels=num_labels, classifier_dropout=classifier_dropout, mix_layers=mix_layers,
+                    concat_layers=concat_layers)
         model.bert = model._without_unused_pooler(copy.deepcopy(bert))
         model.bert.requires_grad_(not freeze_encoder)
         return model
@@ -134,6 +158,19 @@ class _BertWithHead(nn.Module):
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_feature_options(config: BertConfig, mix_layers: bool, concat_layers: int) -> None:
+    layers = config.num_hidden_layers + 1
+    if isinstance(concat_layers, bool) or not isinstance(concat_layers, int) or not 0 <= concat_layers <= layers:
+        raise ValueError(f"concat_layers must be an int from 0 (off) to {layers} (the embeddings and "
+                         f"{config.num_hidden_layers} layers of this encoder), got {concat_layers!r}")
+    if concat_layers and config.hidden_size % 2:
+        raise ValueError(f"concat_layers needs an even hidden_size (the BiLSTM gives H / 2 per direction), "
+                         f"got {config.hidden_size}")
+    if mix_layers and concat_layers:
+        raise ValueError("choose one way to read the layers: mix_layers=True (a scalar mix) or concat_layers=k "
+                         "(a BiLSTM over the top k layers), not both")
 
 
 class BertForSequenceClassification(_BertWithHead):
@@ -206,10 +243,10 @@ class BertForQuestionAnswering(_BertWithHead):
     uses_pooler = False
 
     def __init__(self, config: BertConfig, num_labels: int = 2, classifier_dropout: float | None = None,
-                 mix_layers: bool = False) -> None:
+                 mix_layers: bool = False, concat_layers: int = 0) -> None:
         if num_labels != 2:
             raise ValueError(f"question answering has two outputs (start, end), got num_labels={num_labels}")
-        super().__init__(config, num_labels, classifier_dropout, mix_layers)
+        super().__init__(config, num_labels, classifier_dropout, mix_layers, concat_layers)
 
     def _build_head(self, config: BertConfig, num_labels: int, dropout: float) -> None:
         self.qa_outputs = nn.Linear(config.hidden_size, 2)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,11 +21,21 @@ def toyworld_vocab() -> Vocab:
 
 def load_lm_corpus(corpus: str, split: str, seed: int = 0, num_documents: int | None = None) -> Corpus:
     """The first ``num_documents`` documents of a split: a toy world (``TOY_WORLDS``), or any ``load_corpus``
-    source."""
+    source.
+
+    A toy world's split is generated once per process and handed out as a new ``Corpus`` each time (its own
+    list of documents): recipes that differ only in the model (notebook 04's biLMs of 1, 2 and 4 layers) share
+    the generation."""
     world = named_toy_world(corpus)
     if world is not None:
-        return world.corpus(split, seed, num_documents)  # generates only what it needs
+        made = _toy_corpus(corpus, split, seed, num_documents)
+        return Corpus(made.name, made.split, list(made.documents), dict(made.info))
     return load_corpus(corpus, split, seed, max_documents=num_documents)
+
+
+@functools.lru_cache(maxsize=8)
+def _toy_corpus(corpus: str, split: str, seed: int, num_documents: int | None) -> Corpus:
+    return named_toy_world(corpus).corpus(split, seed, num_documents)  # generates only what it needs
 
 
 def lm_vocab(corpus: str, train: Iterable) -> Vocab:
