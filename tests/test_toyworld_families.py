@@ -317,3 +317,43 @@ def test_tasks_name_what_the_corpus_lacks(world, corpus, plain):
         ft.statement_qa_examples(world, statements_per_context=9)
     with pytest.raises(ValueError, match="no statement family.*statement_share > 0"):
         ft.entailment_pairs(plain)
+
+
+# ----------------------------------------------------------------------------- tasks by name, label budgets
+
+def test_every_family_task_by_name_gives_what_its_own_function_gives(world, corpus):
+    for name in ft.FAMILY_TASKS:
+        examples = ft.family_task(name, corpus, world, num_examples=30, seed=3)
+        assert examples, name
+    assert ft.family_task("homograph POS", corpus) == ft.homograph_examples(corpus)
+    assert ft.family_task("entailment", world=world, num_examples=30, seed=3) == ft.entailment_pairs(world, 30, 3)
+
+
+def test_family_task_explains_bad_names_and_missing_inputs(world, corpus, plain):
+    with pytest.raises(ValueError, match="unknown task 'sentiment'.*'long-range sense'.*'statement QA'"):
+        ft.family_task("sentiment", corpus, world)
+    with pytest.raises(ValueError, match="cut from a corpus"):
+        ft.family_task("joint", world=world)
+    with pytest.raises(ValueError, match="drawn from a world"):
+        ft.family_task("statement QA", corpus)
+    with pytest.raises(ValueError, match="no 'many_cue' sentences|no gold"):
+        ft.family_task("many-cue sense", plain.corpus("train", 0, 20))
+
+
+def test_label_budgets_are_nested_seeded_and_balanced_when_asked():
+    examples = [(i, "a" if i < 90 else "b") for i in range(100)]  # 90 of class a, 10 of class b
+    small, large = ft.label_budget(examples, 8, seed=1), ft.label_budget(examples, 40, seed=1)
+    assert large[:8] == small and len(set(large)) == 40
+    assert ft.label_budget(examples, 8, seed=1) == small and ft.label_budget(examples, 8, seed=2) != small
+    balanced = ft.label_budget(examples, 8, seed=1, label=lambda e: e[1])
+    assert Counter(e[1] for e in balanced) == {"a": 4, "b": 4}
+    everything = ft.label_budget(examples, 100, seed=1, label=lambda e: e[1])  # b runs out: a fills the rest
+    assert sorted(everything) == examples
+
+
+def test_label_budget_larger_than_the_training_set_names_its_size():
+    with pytest.raises(ValueError, match="budget of 64 .* has only 10: use at most 10"):
+        ft.label_budget(list(range(10)), 64)
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="positive number of examples"):
+            ft.label_budget(list(range(10)), bad)

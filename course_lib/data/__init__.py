@@ -8,6 +8,7 @@ real text through the same interface, and downloads with checksums.
 from course_lib.data.corpus import SPLITS, Analogy, Corpus, Document, Sentence, SimilarityPair
 from course_lib.data.download import ChecksumError, DownloadError  # the module stays `course_lib.data.download`
 from course_lib.data.family_tasks import (
+    FAMILY_TASKS,
     AgreementExample,
     DepthExample,
     EntailmentPair,
@@ -17,8 +18,10 @@ from course_lib.data.family_tasks import (
     agreement_examples,
     clause_depth_examples,
     entailment_pairs,
+    family_task,
     homograph_examples,
     joint_examples,
+    label_budget,
     long_range_sense_examples,
     many_cue_sense_examples,
     many_cue_words,
@@ -47,8 +50,9 @@ from course_lib.data.tasks import (
 from course_lib.data.toyworld import TOY_WORLDS, ToyWorld, ToyWorldConfig, named_toy_world, toy_world, toyworld_corpus
 
 __all__ = [
-    "AgreementExample", "DepthExample", "EntailmentPair", "HomographExample", "JointExample", "StatementExample",
-    "agreement_examples", "clause_depth_examples", "entailment_pairs", "homograph_examples", "joint_examples",
+    "AgreementExample", "DepthExample", "EntailmentPair", "FAMILY_TASKS", "HomographExample", "JointExample",
+    "StatementExample", "agreement_examples", "clause_depth_examples", "entailment_pairs", "family_task",
+    "homograph_examples", "joint_examples", "label_budget",
     "long_range_sense_examples", "many_cue_sense_examples", "many_cue_words", "statement_examples",
     "statement_qa_examples",
     "SPLITS", "Analogy", "ChecksumError", "Corpus", "Document", "DownloadError", "QAExample", "SameSensePair",

@@ -16,6 +16,8 @@ corpus, or the default toy world) gets a ``ValueError`` that says how to make on
   ``entailment_pairs`` (sentence pairs, three balanced labels) and ``statement_qa_examples`` (extractive QA)
   draw their statements from the world itself (they need the statement family on), so that each label's
   sentences are alike one at a time.
+- every task by name: ``family_task(name, corpus, world)`` over ``FAMILY_TASKS``; ``label_budget`` draws the
+  nested, optionally class-balanced, labelled subsets of a learning curve.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from course_lib.data.toyworld_families import FAMILY_KINDS, JOINT_LABELS, POLES
 from course_lib.data.toyworld_lexicon import MANY_CUE_WORDS, STATEMENT_DIMENSIONS
 
 __all__ = [
-    "AgreementExample", "DepthExample", "ENTAILMENT_LABELS", "EntailmentPair", "HomographExample", "JointExample",
-    "StatementExample", "agreement_examples", "clause_depth_examples", "entailment_pairs", "homograph_examples",
-    "joint_examples", "long_range_sense_examples", "many_cue_sense_examples", "many_cue_words",
-    "statement_examples", "statement_qa_examples",
+    "AgreementExample", "DepthExample", "ENTAILMENT_LABELS", "EntailmentPair", "FAMILY_TASKS", "HomographExample",
+    "JointExample", "StatementExample", "agreement_examples", "clause_depth_examples", "entailment_pairs",
+    "family_task", "homograph_examples", "joint_examples", "label_budget", "long_range_sense_examples",
+    "many_cue_sense_examples", "many_cue_words", "statement_examples", "statement_qa_examples",
 ]
 
 ENTAILMENT_LABELS = ("entailment", "contradiction", "neutral")
@@ -375,3 +377,60 @@ def joint_examples(corpus: Corpus, with_tail: bool = False) -> list[JointExample
     if not out:
         raise ValueError(f"no joint sentences with with_tail={with_tail} in this corpus: use more documents")
     return out
+
+
+# ----------------------------------------------------------------------------- by name, and label budgets
+
+FAMILY_TASKS = {  # name -> (what it labels, how it is built from (corpus, world, num_examples, seed))
+    "long-range sense": ("a token: the sense, its cue d words away",
+                         lambda c, w, n, s: long_range_sense_examples(c, w)),
+    "agreement": ("a token: the verb's number, its subject d words away",
+                  lambda c, w, n, s: agreement_examples(c, w)),
+    "homograph POS": ("a token: noun or verb, decided by context", lambda c, w, n, s: homograph_examples(c)),
+    "clause depth": ("every token: 0, 1 or 2 relative clauses deep", lambda c, w, n, s: clause_depth_examples(c)),
+    "many-cue sense": ("a token: the sense, one cue verb of many", lambda c, w, n, s: many_cue_sense_examples(c)),
+    "statement polarity": ("a sentence: good or bad", lambda c, w, n, s: statement_examples(c)),
+    "joint": ("a token: left class XOR right class", lambda c, w, n, s: joint_examples(c)),
+    "entailment": ("a sentence pair: entailment, contradiction or neutral",
+                   lambda c, w, n, s: entailment_pairs(w, n, s)),
+    "statement QA": ("a span: who is <adjective>", lambda c, w, n, s: statement_qa_examples(w, n, s)),
+}
+
+
+def family_task(name: str, corpus: Corpus | None = None, world: ToyWorld | None = None, num_examples: int = 2000,
+                seed: int = 0) -> list:
+    """The examples of one task of ``FAMILY_TASKS`` by name. Tasks cut from sentences read ``corpus`` (a toy-world
+    corpus with that family on); the pair and QA tasks draw ``num_examples`` from ``world`` with ``seed``."""
+    if name not in FAMILY_TASKS:
+        raise ValueError(f"unknown task {name!r}: the toy world's families give "
+                         + ", ".join(repr(n) for n in FAMILY_TASKS))
+    from_world = name in ("entailment", "statement QA")
+    if from_world and world is None:
+        raise ValueError(f"task {name!r} is drawn from a world: pass the ToyWorld with its families on, e.g. "
+                         "named_toy_world('toyworld-families')")
+    if not from_world and corpus is None:
+        raise ValueError(f"task {name!r} is cut from a corpus: pass one generated with its family on, e.g. "
+                         "named_toy_world('toyworld-families').corpus('train', 0, 3000)")
+    return FAMILY_TASKS[name][1](corpus, world, num_examples, seed)
+
+
+def label_budget(examples: list, size: int, seed: int = 0, label=None) -> list:
+    """``size`` labelled examples for one point of a learning curve, drawn without replacement from ``seed``.
+
+    Budgets of one seed are nested: the 16 examples of ``label_budget(x, 16, s)`` are the first 16 of
+    ``label_budget(x, 64, s)``. With ``label`` (a function of an example, e.g. ``lambda e: e.label``) the draw
+    takes the classes in turn, so that a small budget holds every class about equally often.
+    """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"a label budget is a positive number of examples, got {size!r}")
+    if size > len(examples):
+        raise ValueError(f"a budget of {size} labelled examples, but the training set has only {len(examples)}: "
+                         f"use at most {len(examples)}, or cut the task from more documents")
+    order = np.random.default_rng(seed).permutation(len(examples)).tolist()
+    if label is not None:  # round robin over the classes, each class in its shuffled order
+        by_class: dict = {}
+        for i in order:
+            by_class.setdefault(label(examples[i]), []).append(i)
+        queues = [by_class[k] for k in sorted(by_class, key=str)]
+        order = [q[j] for j in range(max(map(len, queues))) for q in queues if j < len(q)]
+    return [examples[i] for i in order[:size]]
