@@ -328,8 +328,8 @@ def test_feature_bilstm_reads_the_top_layers_concatenated_and_learns_only_the_he
     torch.manual_seed(0)
     bert = BertModel(tiny_config())
     model = cls.from_encoder(bert, freeze_encoder=True, concat_layers=2, seed=0).eval()
-    assert model.feature_lstm.input_size == 2 * 16 and model.feature_lstm.hidden_size == 8
-    assert model.feature_lstm.bidirectional and model.feature_lstm.num_layers == 2
+    lstm = model.feature_lstm.lstm
+    assert lstm.input_size == 2 * 16 and lstm.hidden_size == 8 and lstm.bidirectional and lstm.num_layers == 2
     inputs = batch()
     out, _ = model(**inputs)
     first = out.logits if hasattr(out, "logits") else out.start_logits
@@ -340,8 +340,8 @@ def test_feature_bilstm_reads_the_top_layers_concatenated_and_learns_only_the_he
     states = bert.eval()(**inputs, output_hidden_states=True)[0].hidden_states
     lengths = inputs["attention_mask"].sum(1).tolist()
     for i, n in enumerate(lengths):
-        alone, _ = model.feature_lstm(torch.cat(states[-2:], -1)[i : i + 1, :n])
-        by_head = model._bilstm(torch.cat(states[-2:], -1), inputs["attention_mask"].bool())
+        alone, _ = lstm(torch.cat(states[-2:], -1)[i : i + 1, :n])
+        by_head = model.feature_lstm(torch.cat(states[-2:], -1), inputs["attention_mask"])
         assert_close(by_head[i, :n], alone[0])
         assert (by_head[i, n:] == 0).all()  # padding: never read, returned as zeros
 

@@ -2,10 +2,7 @@
 fine-tuning, metrics, looking inside, and the ablations.
 """
 
-from course_lib.bert.ablations import (
-    PackedBiLSTM,
-    with_bilstm,
-)
+from course_lib.bert.ablations import with_bilstm
 from course_lib.bert.fine_tuning import (
     collate_sense_tagging,
     evaluate_classifier,
@@ -25,6 +22,7 @@ from course_lib.bert.heads import (
     BertForTokenClassification,
     BertForWordPairClassification,
     ClassifierOutput,
+    PackedBiLSTM,
     QAOutput,
 )
 from course_lib.bert.inside import (

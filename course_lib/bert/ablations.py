@@ -9,8 +9,8 @@ everything else equal to notebook 09's (tokenizer, config, PPMI initialisation, 
 - ``ToyBertSettings(objective="ltr")``: a **causal** encoder (``BertConfig(is_decoder=True)``: position t
   attends to 0 .. t) trained to predict the next token of the unmasked input, as GPT; no MLM, no NSP.
   It stays causal when fine-tuned (the paper kept the left-only constraint at fine-tuning too);
-- ``with_bilstm(encoder)``: a fresh BiLSTM on top of a (causal) encoder, so a left-to-right model can be
-  fine-tuned with right context again (the paper's "LTR & No NSP + BiLSTM" row);
+- ``with_bilstm(encoder)``: a fresh ``PackedBiLSTM`` (``course_lib.bert.heads``) on top of a (causal) encoder, so a
+  left-to-right model can be fine-tuned with right context again (the paper's "LTR & No NSP + BiLSTM" row);
 - ``ToyBertSettings(hidden_size=..., num_hidden_layers=...)``: other sizes.
 
 >>> model, tokenizer, history = pretrained_toy_bert(ToyBertSettings(objective="ltr", steps=400))  # doctest: +SKIP
@@ -21,27 +21,9 @@ from __future__ import annotations
 import copy
 
 import torch
-from torch import Tensor, nn
 
+from course_lib.bert.heads import PackedBiLSTM
 from course_lib.bert.model import BertModel
-
-
-class PackedBiLSTM(nn.Module):
-    """A bidirectional LSTM (H/2 per direction) over the real tokens only (packed): (B, T, H) -> (B, T, H).
-
-    Its backward half gives each token its right context again, whatever the encoder below could see.
-    """
-
-    def __init__(self, hidden_size: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(hidden_size, hidden_size // 2, batch_first=True, bidirectional=True)
-
-    def forward(self, x: Tensor, attention_mask: Tensor) -> Tensor:
-        lengths = attention_mask.long().sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])  # (B, T, H)
-        return out
 
 
 def with_bilstm(encoder: BertModel, seed: int = 0) -> BertModel:

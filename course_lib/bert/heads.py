@@ -56,6 +56,27 @@ class _FirstToken(nn.Module):
         return x[:, 0]
 
 
+class PackedBiLSTM(nn.Module):
+    """A bidirectional LSTM (H/2 per direction) over the real tokens only (packed): (B, T, input_size) -> (B, T, H).
+
+    Its backward half gives each token its right context again, whatever the encoder below could see (the
+    "LTR + BiLSTM" ablation); over several layers side by side it is the BERT paper's best feature-based head.
+    """
+
+    def __init__(self, hidden_size: int, input_size: int | None = None, num_layers: int = 1) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(hidden_size if input_size is None else input_size, hidden_size // 2,
+                            num_layers=num_layers, batch_first=True, bidirectional=True)
+
+    def forward(self, x: Tensor, attention_mask: Tensor | None = None) -> Tensor:
+        B, T, _ = x.shape
+        lengths = torch.full((B,), T) if attention_mask is None else attention_mask.long().sum(1).clamp(min=1).cpu()
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)  # (B, T, H)
+        return out
+
+
 class _BertWithHead(nn.Module):
     """A ``BertModel`` (``self.bert``) plus a task head built by ``_build_head``."""
 
@@ -80,8 +101,8 @@ class _BertWithHead(nn.Module):
         # the BERT paper's best feature-based setting (section 5.3): the top layers concatenated, a two-layer
         # BiLSTM on them (H / 2 per direction here, so that the head reads H-vectors as from the last layer)
         self.concat_layers = concat_layers
-        self.feature_lstm = nn.LSTM(concat_layers * config.hidden_size, config.hidden_size // 2, num_layers=2,
-                                    batch_first=True, bidirectional=True) if concat_layers else None
+        self.feature_lstm = PackedBiLSTM(config.hidden_size, concat_layers * config.hidden_size,
+                                         num_layers=2) if concat_layers else None
 
     def _encode(self, input_ids: Tensor, token_type_ids: Tensor | None, attention_mask: Tensor | None,
                 output_attentions: bool) -> _Encoded:
@@ -92,18 +113,10 @@ class _BertWithHead(nn.Module):
         states = out.hidden_states
         mask = None if attention_mask is None else attention_mask.bool()
         if self.feature_lstm is not None:
-            tokens = self._bilstm(torch.cat(states[-self.concat_layers:], dim=-1), mask)
+            tokens = self.feature_lstm(torch.cat(states[-self.concat_layers:], dim=-1), attention_mask)
             return _Encoded(tokens, tokens[:, 0], None)
         mixed = self.mix(states, mask)
         return _Encoded(mixed, mixed[:, 0], None)
-
-    def _bilstm(self, x: Tensor, mask: Tensor | None) -> Tensor:
-        """The feature BiLSTM over each sequence's real tokens (padding is neither read nor returned non-zero)."""
-        B, T, _ = x.shape
-        lengths = torch.full((B,), T) if mask is None else mask.sum(1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
-        out, _ = self.feature_lstm(packed)
-        return nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=T)[0]
 
     classifier_inputs = 1  # how many H-vectors the classifier reads side by side
 
