@@ -660,9 +660,31 @@ print("\nBERT fine-tuned behind the best row:", {t: round(g, 3) for t, g in behi
 assert acc["BERT fine-tuned", "sense pair"] >= acc["ELMo features", "sense pair"]
 assert abs(acc["static skip-gram", "sense pair"] - 0.5) <= 0.06  # one vector per word type: chance
 assert acc["static skip-gram", "tagging"] < acc["ELMo features", "tagging"]
-assert acc["BERT fine-tuned", "QA"] >= acc["from scratch", "QA"] + 0.05
 assert acc["ELMo features", "sense pair"] <= acc["BERT fine-tuned", "sense pair"] - 0.2
 assert all(acc["BERT fine-tuned", t] >= max(acc[m, t] for m in methods if (m, t) in acc) - 0.01 for t in tasks)
+
+# %% [markdown]
+# The QA difference is one run on each side, and one fine-tuning run can land a few points off (section
+# 8 measured the spread). Before reading anything into it, two more fine-tuning seeds for each side
+# (seed + 1 and seed + 2: another head, another batch order, and for the model from scratch other
+# random weights), the same data and steps:
+
+# %% tags=["nbval-ignore-output"]
+qa_runs = {"BERT fine-tuned": [acc["BERT fine-tuned", "QA"]], "from scratch": [acc["from scratch", "QA"]]}
+for run_seed in (seed + 1, seed + 2):
+    fine_tuned_qa = BertForQuestionAnswering.from_encoder(encoder, 2, seed=run_seed)
+    torch.manual_seed(run_seed)
+    scratch_qa = BertForQuestionAnswering(config, num_labels=2)
+    for method, model in (("BERT fine-tuned", fine_tuned_qa), ("from scratch", scratch_qa)):
+        scores, _ = run("QA", model, lr, f"QA, {method}, seed {run_seed}", run_seed=run_seed)
+        qa_runs[method].append(scores["exact_match"])
+
+# %% tags=["nbval-ignore-output"]
+qa_gap = spread(a - b for a, b in zip(qa_runs["BERT fine-tuned"], qa_runs["from scratch"], strict=True))
+for method, values in qa_runs.items():
+    print(f"QA exact match, {method:>15}: {spread(values).format()} (per seed: {', '.join(f'{v:.3f}' for v in values)})")
+print(f"fine-tuned minus from scratch, seed by seed: {qa_gap.format()}")
+assert qa_gap.mean >= 0.05 and qa_gap.mean > 2 * qa_gap.sd  # pre-training pays on QA, beyond the spread
 
 # %% [markdown]
 # Training time per cell, in seconds on this machine (pre-training of BERT, the biLM and skip-gram not
@@ -702,7 +724,8 @@ fig.tight_layout()
 #   fine-tuned rows, with the intermediate sense task, solve it, the model from scratch as well as the
 #   pre-trained one: with the cue right next to the word, the senses are easy to learn from labels.
 # - **QA** is where pre-training pays: with the same data and steps, the model from scratch stays below
-#   the fine-tuned one (the printed difference). About two thousand questions are not enough to learn,
+#   the fine-tuned one, over three fine-tuning seeds and by more than twice the spread (the lines
+#   above the time table). About two thousand questions are not enough to learn,
 #   from nothing, which words go together (a question's "feed" and the document's "feeds"); pre-training
 #   on the raw text was.
 # - **Time**: the frozen rows skip the backward pass through the encoder. Fine-tuning and training from
