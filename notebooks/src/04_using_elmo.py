@@ -764,8 +764,7 @@ gaps = {"forward, own side minus blind side": seed_gap(("forward", "left"), ("fo
         "LSTM layers (both) minus layer 0": seed_gap(("both", "all"), ("layer 0 (static)", "all"))}
 for name, gap in gaps.items():
     print(f"{name:>38}: {gap.format()}")
-    assert gap.mean >= 0.3 and gap.mean > 2 * gap.sd, name  # each difference of sections 5 and 6: large, and
-    # more than twice its spread
+    assert gap.mean >= 0.3 and gap.mean > 2 * gap.sd, name  # large, and more than twice its spread
 for blind_side in (("forward", "right"), ("backward", "left"), ("layer 0 (static)", "all")):
     assert abs(seed_table[blind_side].mean - near_majority) <= 0.05, blind_side  # at the majority baseline
 assert min(seed_table["both", w].mean for w in ("left", "right")) >= 0.9  # both sides at once, on the mean
@@ -776,9 +775,9 @@ assert seed_table["from scratch", "all"].mean >= seed_table["both", "all"].mean 
 # spread (± one sd, printed beside it): the static layer 0 sits at the per-word majority, each one-way
 # half at the majority on its blind side and near the ceiling on its own side, only the concatenation
 # high on both, and the BiLSTM from scratch as good as the features on cues this close. The asserts
-# check that each difference is at least 0.3 on its mean and more than twice its spread. These biLMs are smaller than
-# notebook 03's and read other text, so their numbers differ a little from those of sections 5 and 6;
-# the pattern is the same.
+# check that each difference is at least 0.3 on its mean and more than twice its spread. These biLMs
+# are smaller than notebook 03's and read other text, so their numbers differ a little from those of
+# sections 5 and 6; the pattern is the same.
 
 # %% [markdown]
 # ## 12 · ELMo's limits
