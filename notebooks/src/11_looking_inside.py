@@ -33,6 +33,8 @@ documents = 600  # held-out ("test") documents to measure on: ~800 sentences wit
 word = "bank"  # the polysemous word of section 4 (any of the toy world's ten)
 pretrained_dir = ""  # a folder with config.json, model.safetensors (or pytorch_model.bin) and vocab.txt
 pretrained_sentence = "The fisherman sat on the bank of the river, far from the bank where he kept his money."
+joint_documents = 6000  # section 5: documents of the toy world with its families (~650 joint sentences)
+joint_probe_seeds = 3  # section 5: biLMs of notebook 04 with seeds seed, seed + 1, ...; as many probe seeds on BERT
 threads = 1  # torch CPU threads: small models run fastest on one thread here
 device = "auto"  # "auto" picks CUDA when present, else the CPU
 
@@ -380,7 +382,160 @@ assert gaps["BERT"][bert_best] > 0  # some BERT layer puts same-sense occurrence
 # still read a small, consistent difference (notebook 04's probes and notebook 10's sense tagger did).
 
 # %% [markdown]
-# ## 5 · A real pre-trained BERT
+# ## 5 · Deep or shallow bidirectionality: a label that needs both sides at once
+#
+# ELMo is bidirectional by **concatenation**: a forward LSTM that has read the left context, a backward
+# one that has read the right, side by side. The BERT paper calls this *shallow* and argues that a
+# **deeply bidirectional** (深层双向) model, whose every layer reads both sides, is strictly more powerful
+# [BERT paper, §3.1]. Notebook 12 found the two tied when one side alone decides. Here we build a case
+# where it cannot: a label that depends on both sides *together*.
+#
+# The toy world's **joint** family (in the corpus `"toyworld-families"`): "tom sees the *frozen* nest
+# *heats*". The noun's label is **change** when a cold thing heats or a hot thing cools, **steady** when
+# a cold thing cools or a hot thing heats: the exclusive or (XOR) of the adjective's class and the verb's.
+# Each side alone says nothing about the label. Some unlabelled sentences end with an adverb that names it
+# ("... heats *unexpectedly*", "... chills *predictably*"), so a model that learns to predict that adverb
+# in pre-training must combine the two sides somewhere.
+#
+# We train a linear probe at the noun for three labels: the adjective's class (left), the verb's class
+# (right), and the joint label, on notebook 04's three biLMs of this corpus and on notebook 09's BERT of
+# this corpus (one pre-trained model: the spread on BERT is over probe seeds only).
+
+# %% tags=["nbval-ignore-output"]
+from course_lib.bert import ToyBertSettings
+from course_lib.core import spread, train_probe
+from course_lib.data import joint_examples, named_toy_world
+from course_lib.elmo import BiLMConfig
+from course_lib.lm import LMDataConfig
+
+family_world = named_toy_world("toyworld-families")
+joint_train = joint_examples(family_world.corpus("train", seed, joint_documents))
+joint_test = joint_examples(family_world.corpus("test", seed, joint_documents // 2))
+joint_seeds = [seed + k for k in range(joint_probe_seeds)]
+family_bilms = [pretrained_bilm(BiLMSettings(  # notebook 04's 2-layer biLMs of this corpus, from the cache
+    model=BiLMConfig(hidden_size=64, num_layers=2), steps=250, seed=s,
+    data=LMDataConfig(corpus="toyworld-families", seed=s, train_documents=3000, validation_sentences=200)))[0].to(dev)
+    for s in joint_seeds]
+family_pre, family_tokenizer, _ = pretrained_toy_bert(ToyBertSettings(corpus="toyworld-families", vocab_size=3000))
+family_bert = family_pre.bert.to(dev).eval()
+
+# %%
+e = joint_test[0]
+print(f"{len(joint_train)} training and {len(joint_test)} test sentences, e.g. '{' '.join(e.tokens)}': "
+      f"{e.tokens[e.left_position]} is {e.left_class}, {e.tokens[e.right_position]} is {e.right_class} -> {e.relation}")
+joint_labels = {"left class": lambda e: int(e.left_class == "hot"), "right class": lambda e: int(e.right_class == "heating"),
+                "joint label": lambda e: e.label}
+for name, label_of in joint_labels.items():
+    y = torch.tensor([label_of(e) for e in joint_test])
+    print(f"{name:>12}: test share of class 1 {y.float().mean():.2f}")
+
+
+def noun_layers(model_layers):
+    """One model's vectors of the noun, every layer, for the training and the test sentences."""
+    return [model_layers([e.tokens for e in group], [e.position for e in group]) for group in (joint_train, joint_test)]
+
+
+def probe_runs(train_layers, test_layers, probe_seed) -> dict:
+    """(label, layer) -> held-out accuracy of a linear probe."""
+    out = {}
+    for name, label_of in joint_labels.items():
+        y_train = torch.tensor([label_of(e) for e in joint_train])
+        y_test = torch.tensor([label_of(e) for e in joint_test])
+        for j, (x_train, x_test) in enumerate(zip(train_layers, test_layers, strict=True)):
+            out[name, j] = train_probe(x_train, y_train, x_test, y_test, seed=probe_seed)
+    return out
+
+
+runs = {"ELMo": [], "BERT": []}
+for s, family_bilm in zip(joint_seeds, family_bilms, strict=True):
+    runs["ELMo"].append(probe_runs(*noun_layers(lambda t, p: layer_features(family_bilm, t, p)[0]), s))
+with torch.no_grad():
+    bert_train, bert_test = noun_layers(lambda t, p: bert_word_layers(family_bert, family_tokenizer, t, p))
+for s in joint_seeds:
+    runs["BERT"].append(probe_runs(bert_train, bert_test, s))
+joint_table = {(m, key): spread(r[key] for r in rs) for m, rs in runs.items() for key in rs[0]}
+
+# %%
+print(f"linear probe at the noun, held-out accuracy (mean ± sd over {joint_probe_seeds} seeds; chance 0.5)")
+print(f"{'':>14}" + "".join(f"{name:>16}" for name in joint_labels))
+layers_of = {m: sorted({j for (_, j) in rs[0]}) for m, rs in runs.items()}
+for m in runs:
+    for j in layers_of[m]:
+        print(f"{m + ' layer ' + str(j):>14}" + "".join(f"{joint_table[m, (name, j)].format():>16}" for name in joint_labels))
+
+# %%
+fig = new_figure(9, 3, dpi=80)
+axes = fig.subplots(1, len(joint_labels), sharey=True)
+for ax, name in zip(axes, joint_labels):
+    for k, (m, colour) in enumerate((("ELMo", "C1"), ("BERT", "C0"))):  # section 4's colours
+        depth = layers_of[m]
+        ax.errorbar([j + 0.1 * (2 * k - 1) for j in depth], [joint_table[m, (name, j)].mean for j in depth],
+                    yerr=[joint_table[m, (name, j)].sd for j in depth], fmt="o-", ms=4, capsize=3, color=colour,
+                    label=m)
+    ax.axhline(0.5, color="grey", ls="--", lw=0.8)
+    ax.set(title=name, xlabel="layer (0 = no context)", xticks=depth, ylim=(0.4, 1.0))
+axes[0].set_ylabel("probe accuracy")
+axes[0].legend(fontsize=8)
+fig
+
+# %% [markdown]
+# Each panel is one label, each line one model, by layer (mean ± sd; the dashed line is chance).
+# The first two panels show that each side reaches the noun; the third asks whether the two were combined.
+
+# %% tags=["nbval-ignore-output"]
+top = {m: depth[-1] for m, depth in layers_of.items()}
+for m in runs:
+    sides = {name: joint_table[m, (name, top[m])] for name in joint_labels}
+    print(f"{m}, top layer: " + ", ".join(f"{name} {sd.format()}" for name, sd in sides.items()))
+deep_minus_shallow = spread(b - a for a, b in zip(
+    [r["joint label", top["ELMo"]] for r in runs["ELMo"]], [r["joint label", top["BERT"]] for r in runs["BERT"]],
+    strict=True))
+print(f"joint label, BERT minus ELMo (top layers): {deep_minus_shallow.format()}")
+
+# does pre-training itself combine the sides? BERT's guess for a [MASK] put where the adverb would be
+from course_lib.data.toyworld_lexicon import JOINT_TAIL
+from course_lib.text import pad_batch
+
+tail_ids = [family_tokenizer.convert_tokens_to_ids(list(words)) for words in JOINT_TAIL]  # steady, change
+rows = [[family_tokenizer.cls_token_id, *family_tokenizer.convert_tokens_to_ids(e.tokens), family_tokenizer.mask_token_id,
+         family_tokenizer.sep_token_id] for e in joint_test]
+ids, mask = pad_batch(rows, family_tokenizer.pad_token_id)
+with torch.no_grad():
+    guess = family_pre(ids.to(dev), attention_mask=mask.to(dev))[0].prediction_logits.softmax(-1).cpu()
+at = guess[torch.arange(len(joint_test)), torch.tensor([len(e.tokens) + 1 for e in joint_test])]  # (N, V)
+steady, change = at[:, tail_ids[0]].sum(-1), at[:, tail_ids[1]].sum(-1)
+tail_accuracy = float(((change > steady).long() == torch.tensor([e.label for e in joint_test])).float().mean())
+print(f"BERT's masked-word head at the adverb's place: {float((steady + change).mean()):.2f} of its probability on "
+      f"the six adverbs; the right kind (change or steady) for {tail_accuracy:.2f} of the test sentences")
+
+# %%
+for m in runs:
+    assert joint_table[m, ("joint label", top[m])].mean <= 0.6  # neither model's noun holds the joint label
+assert min(joint_table["ELMo", (name, top["ELMo"])].mean for name in ("left class", "right class")) >= 0.8
+assert tail_accuracy <= 0.6  # pre-training did not learn to combine the sides either
+for name in ("left class", "right class"):  # BERT's noun holds each side less well than ELMo's
+    assert joint_table["BERT", (name, top["BERT"])].mean < joint_table["ELMo", (name, top["ELMo"])].mean
+
+# %% [markdown]
+# What the probes say. ELMo's noun vector carries both sides: the forward LSTM has read the adjective, the
+# backward one the verb, and a linear probe reads each class from the concatenation. It cannot read the
+# joint label: an exclusive or of two features is not a linear function of them, and concatenation does
+# nothing to combine them. That is the paper's point about shallow bidirectionality, measured.
+#
+# BERT could have combined them in its layers, but here it did not: its probe on the joint label sits at
+# chance too (the "BERT minus ELMo" line), short of the paper's claim. Its noun vector carries the
+# adjective before it, less surely than ELMo's, and hardly the verb after it. The last check shows why: pre-trained
+# on this corpus for notebook 09's budget, BERT puts almost all its probability for the adverb's place on
+# the six adverbs, yet picks the right kind no more often than a coin. It never learned to combine the
+# two sides, so no probe can find the combination in its vectors. For the paper's claim to show, the
+# pre-training itself has to require the combination and be long enough to learn it: the same model
+# pre-trained for longer (the `steps` of `ToyBertSettings`), or a corpus with more of these adverbs.
+# Deep bidirectionality is what makes the combination possible; only the training objective makes it happen.
+# (Notebook 12's left-to-right BERT with a BiLSTM on top is the third contestant the paper used; we did not
+# pre-train it on this corpus.)
+
+# %% [markdown]
+# ## 6 · A real pre-trained BERT
 #
 # Everything above works unchanged on Google's BERT, because `course_lib.bert` uses Hugging Face's layer
 # names: `course_lib.bert.load_pretrained(folder)` reads a local folder (`config.json`, the weights in
