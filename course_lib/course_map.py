@@ -30,8 +30,8 @@ LESSONS = (
     Lesson("07", "positional_encoding", "Positional encoding", "order for an order-blind layer", ("08",)),
     Lesson("08", "transformer_block", "The Transformer block", "Add & Norm, FFN, seq2seq", ("09", "12")),
     Lesson("09", "bert_pretraining", "BERT pre-training", "WordPiece, MLM + NSP", ("10",)),
-    Lesson("10", "fine_tuning_bert", "Fine-tuning BERT", "four task types, results table", ("11", "12")),
-    Lesson("11", "looking_inside", "Looking inside", "heads, layers, real checkpoints", ()),
+    Lesson("10", "fine_tuning_bert", "Fine-tuning BERT", "four task types, results table, learning curves", ("11", "12")),
+    Lesson("11", "looking_inside", "Looking inside", "heads, layers, deep vs shallow, real checkpoints", ()),
     Lesson("12", "design_choices", "Design choices", "GPT vs ELMo vs BERT, ablations", ()),
 )
 
@@ -141,6 +141,9 @@ GLOSSARY = (
     Term("sequence classification", "序列分类", "one label per sentence (or pair), from [CLS]", "10"),
     Term("token classification", "词元分类", "one label per token, e.g. part of speech", "10"),
     Term("extractive question answering", "抽取式问答", "answer = a span of the context", "10"),
+    Term("learning curve", "学习曲线", "score against the number of labelled training examples", "10"),
+    Term("deep bidirectionality", "深层双向", "every layer reads both sides (BERT), not two one-way models side by side",
+         "11"),
     Term("attention head", "注意力头", "one of the parallel attentions of a layer", "11"),
     Term("ablation", "消融实验", "remove one part and measure what it was worth", "12"),
     Term("autoregressive (left-to-right) model", "自回归模型", "predicts each token from the ones before it (GPT)", "12"),

@@ -145,6 +145,16 @@ def test_pairs_build_cls_a_sep_b_sep():
     assert cut["input_ids"].tolist() == [[2, 5, 6, 3, 7, 3]]  # longest first: b loses ##able, then (a tie) ##aff
 
 
+def test_pairs_with_a_label_of_their_own_keep_it():
+    from course_lib.data import EntailmentPair, TopicPair
+    batch = collate_pairs([TopicPair(["the"], ["cow"], "farm", "farm"), TopicPair(["cow"], ["the"], "farm", "sea")], TOK)
+    assert batch["labels"].tolist() == [1, 0] and "positions_a" not in batch
+    assert batch["input_ids"].tolist() == collate_pairs([SentencePair(["the"], ["cow"], True),
+                                                         SentencePair(["cow"], ["the"], True)], TOK)["input_ids"].tolist()
+    entailment = collate_pairs([EntailmentPair(["the"], ["cow"], 2, "neutral")], TOK)
+    assert entailment["labels"].tolist() == [2]
+
+
 def test_same_sense_pairs_locate_both_occurrences():
     batch = collate_pairs([SameSensePair(["old", "bank"], 1, ["the", "banks"], 1, "bank", True),
                            SameSensePair(["banks"], 0, ["unaffable", "bank"], 1, "bank", False)], TOK)

@@ -54,6 +54,29 @@ def test_same_sense_pairs_are_balanced_and_correct(world, corpus):
         assert (a == b) == p.same
 
 
+def test_same_topic_pairs_are_balanced_seeded_and_labelled_by_topic(corpus):
+    pairs = tasks.same_topic_pairs(corpus, num_pairs=400, seed=1)
+    assert sum(p.label for p in pairs) == 200 and pairs == tasks.same_topic_pairs(corpus, num_pairs=400, seed=1)
+    assert pairs != tasks.same_topic_pairs(corpus, num_pairs=400, seed=2)
+    topics_of = {}  # a sentence may occur in several documents: every topic it occurs under
+    for doc in corpus.documents:
+        for s in doc.sentences:
+            topics_of.setdefault(tuple(s.tokens), set()).add(doc.topic)
+    for p in pairs:
+        assert p.topic_a in topics_of[tuple(p.tokens_a)] and p.topic_b in topics_of[tuple(p.tokens_b)]
+        assert p.label == int(p.topic_a == p.topic_b)
+    assert len({p.topic_a for p in pairs}) == len({doc.topic for doc in corpus.documents})  # every topic drawn
+
+
+def test_same_topic_pairs_refuse_a_corpus_without_topics(corpus):
+    from course_lib.data.corpus import Corpus, Document
+    untopical = Corpus("plain", "train", [Document(doc.sentences) for doc in corpus.documents[:20]])
+    with pytest.raises(ValueError, match="at least two topics.*0 such topic"):
+        tasks.same_topic_pairs(untopical)
+    with pytest.raises(ValueError, match="corpus must be a Corpus"):
+        tasks.same_topic_pairs([["the", "cow"]])
+
+
 def test_next_sentence_pairs(corpus):
     pairs = tasks.next_sentence_pairs(corpus, seed=0)
     assert len(pairs) == sum(len(d.sentences) - 1 for d in corpus.documents)

@@ -24,9 +24,9 @@ from course_lib.data.toyworld import ToyWorld, toy_world
 
 __all__ = [
     "Analogy", "QAExample", "SameSensePair", "SenseExample", "SentencePair", "Seq2SeqExample", "SimilarityPair",
-    "SpamMessage", "TaggedSentence", "analogy_pairs", "analogy_set", "next_sentence_pairs",
+    "SpamMessage", "TaggedSentence", "TopicPair", "analogy_pairs", "analogy_set", "next_sentence_pairs",
     "phrase_reversal_examples", "phrases", "pos_tagging_examples", "qa_examples", "same_sense_pairs",
-    "sense_examples", "similarity_set", "spam_messages",
+    "same_topic_pairs", "sense_examples", "similarity_set", "spam_messages",
 ]
 
 
@@ -67,6 +67,20 @@ class SentencePair:
     tokens_a: list[str]
     tokens_b: list[str]
     is_next: bool  # b follows a in its document; else b comes from another document
+
+
+@dataclass
+class TopicPair:
+    """Two sentences of two different documents; ``label`` 1 when the documents have the same topic, else 0."""
+
+    tokens_a: list[str]
+    tokens_b: list[str]
+    topic_a: str
+    topic_b: str
+
+    @property
+    def label(self) -> int:
+        return int(self.topic_a == self.topic_b)
 
 
 @dataclass
@@ -156,6 +170,48 @@ def same_sense_pairs(corpus: Corpus, num_pairs: int = 2000, seed: int = 0,
             j += 1  # a different occurrence
         a, b = pool_a[i], pool_b[j]
         out.append(SameSensePair(a.tokens, a.position, b.tokens, b.position, word, same))
+    rng.shuffle(out)
+    return out
+
+
+def same_topic_pairs(corpus: Corpus, num_pairs: int = 2000, seed: int = 0) -> list[TopicPair]:
+    """Pairs of sentences from two different documents, half of the same topic (``label`` 1), half of two
+    different topics (0). Each pair: a topic drawn uniformly, a document of it, then another document of the
+    same topic or of another topic drawn uniformly, and one sentence drawn from each. Either sentence alone
+    says nothing about the label (chance 0.5): only comparing them does, which is what next-sentence
+    prediction practises (its negatives come from other documents, mostly of other topics).
+    """
+    check_int(num_pairs, "num_pairs", minimum=1)
+    check_int(seed, "seed", minimum=0)
+    if not isinstance(corpus, Corpus):
+        raise ValueError(f"corpus must be a Corpus, got {type(corpus).__name__}")
+    by_topic: dict[str, list[int]] = defaultdict(list)
+    for d, doc in enumerate(corpus.documents):
+        if doc.topic is not None and doc.sentences:
+            by_topic[doc.topic].append(d)
+    topics = sorted(t for t, docs in by_topic.items() if len(docs) >= 2)
+    if len(topics) < 2:
+        raise ValueError(f"same_topic_pairs needs documents of at least two topics with two documents each; this "
+                         f"corpus has {len(topics)} such topic(s) ({len(corpus.documents)} documents): use a toy-world "
+                         "corpus with more documents (a real corpus has no topics)")
+    rng, out = np.random.default_rng(seed), []
+    for k in range(num_pairs):
+        same = k % 2 == 0
+        topic = topics[rng.integers(len(topics))]
+        docs = by_topic[topic]
+        i = int(rng.integers(len(docs)))
+        if same:
+            j = int(rng.integers(len(docs) - 1))
+            other_docs = docs
+            j += j >= i  # another document of the same topic
+        else:
+            others = [t for t in topics if t != topic]
+            other_docs = by_topic[others[rng.integers(len(others))]]
+            j = int(rng.integers(len(other_docs)))
+        a, b = corpus.documents[docs[i]], corpus.documents[other_docs[j]]
+        sentence_a = a.sentences[rng.integers(len(a.sentences))]
+        sentence_b = b.sentences[rng.integers(len(b.sentences))]
+        out.append(TopicPair(list(sentence_a.tokens), list(sentence_b.tokens), a.topic, b.topic))
     rng.shuffle(out)
     return out
 

@@ -256,6 +256,7 @@ def collate_pairs(examples: Sequence[SentencePair] | Sequence[SameSensePair], to
     - ``SentencePair`` (``tokens_a``, ``tokens_b``, ``is_next``): ``labels`` in BERT's convention,
       0 = IsNext (``b`` follows ``a``), 1 = NotNext, as Google's and Hugging Face's NSP head
       ``cls.seq_relationship`` counts, so a real checkpoint's head reads our labels unchanged.
+    - a pair with a ``label`` of its own (``TopicPair``, ``EntailmentPair``): ``labels = label``.
     - ``SameSensePair`` (… ``position_a``, ``position_b``, ``same``): ``labels = same``, and
       ``positions_a``, ``positions_b`` (B,): where the first piece of each occurrence of the word stands
       in ``input_ids``; an occurrence cut off by ``max_length`` is an error.
@@ -280,8 +281,8 @@ def collate_pairs(examples: Sequence[SentencePair] | Sequence[SameSensePair], to
     out = _batch(packed, tokenizer, with_types=True)
     if senses[0]:
         out["positions_a"], out["positions_b"] = torch.tensor(positions, dtype=torch.long).unbind(1)  # (B,) each
-    out["labels"] = torch.tensor([int(ex.same) if senses[0] else int(not ex.is_next) for ex in examples],
-                                 dtype=torch.long)
+    out["labels"] = torch.tensor([int(ex.same) if senses[0] else int(ex.label) if hasattr(ex, "label")
+                                  else int(not ex.is_next) for ex in examples], dtype=torch.long)
     return out
 
 

@@ -513,8 +513,9 @@ for m in runs:
     assert joint_table[m, ("joint label", top[m])].mean <= 0.6  # neither model's noun holds the joint label
 assert min(joint_table["ELMo", (name, top["ELMo"])].mean for name in ("left class", "right class")) >= 0.8
 assert tail_accuracy <= 0.6  # pre-training did not learn to combine the sides either
-for name in ("left class", "right class"):  # BERT's noun holds each side less well than ELMo's
-    assert joint_table["BERT", (name, top["BERT"])].mean < joint_table["ELMo", (name, top["ELMo"])].mean
+bert_right, elmo_right = (joint_table[m, ("right class", top[m])].mean for m in ("BERT", "ELMo"))
+assert joint_table["BERT", ("left class", top["BERT"])].mean >= 0.7  # BERT's noun holds the adjective,
+assert bert_right <= elmo_right - 0.15  # but the verb after it far less than ELMo's
 
 # %% [markdown]
 # What the probes say. ELMo's noun vector carries both sides: the forward LSTM has read the adjective, the
@@ -523,14 +524,18 @@ for name in ("left class", "right class"):  # BERT's noun holds each side less w
 # nothing to combine them. That is the paper's point about shallow bidirectionality, measured.
 #
 # BERT could have combined them in its layers, but here it did not: its probe on the joint label sits at
-# chance too (the "BERT minus ELMo" line), short of the paper's claim. Its noun vector carries the
-# adjective before it, less surely than ELMo's, and hardly the verb after it. The last check shows why: pre-trained
-# on this corpus for notebook 09's budget, BERT puts almost all its probability for the adverb's place on
-# the six adverbs, yet picks the right kind no more often than a coin. It never learned to combine the
-# two sides, so no probe can find the combination in its vectors. For the paper's claim to show, the
-# pre-training itself has to require the combination and be long enough to learn it: the same model
-# pre-trained for longer (the `steps` of `ToyBertSettings`), or a corpus with more of these adverbs.
-# Deep bidirectionality is what makes the combination possible; only the training objective makes it happen.
+# chance too (the "BERT minus ELMo" line), short of the paper's claim. Its noun vector carries the adjective
+# before it, but the verb after it far less than ELMo's does. The last check shows why the joint label is
+# missing: pre-trained on this corpus for notebook 09's budget, BERT puts almost all its probability for the
+# adverb's place on the six adverbs, yet picks the right kind no more often than a coin. It never learned to
+# combine the two sides, so no probe can find the combination in its vectors. For the paper's claim to show
+# here, pre-training has to learn to predict the adverb. Pre-training the same model for longer did not get it
+# there in our tries (the README's notes give the numbers): the adverb is rare (a few sentences in a hundred
+# end with one, and a masked-word objective masks it only now and then), and an exclusive or is a hard thing
+# to find from rare examples. A corpus where such sentences are common, or a larger model, are the next things
+# to try. Deep bidirectionality makes the combination possible; only what the model is trained to predict
+# makes it happen.
+#
 # (Notebook 12's left-to-right BERT with a BiLSTM on top is the third contestant the paper used; we did not
 # pre-train it on this corpus.)
 
