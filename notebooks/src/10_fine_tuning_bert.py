@@ -632,9 +632,10 @@ print(f"biLM from the cache; skip-gram: {len(skipgram)} words x {skipgram.dim}, 
 # and a linear classifier are then learned together (`learn_scalar_mix`, notebook 04), full batch.
 
 # %% tags=["nbval-ignore-output"]
-def static_layers(sentences, positions=None):
+def static_layers(sentences, positions=None, vectors=None):
+    vectors = skipgram if vectors is None else vectors  # another corpus's skip-gram vectors in section 10
     words = [w for s in sentences for w in s] if positions is None else [s[p] for s, p in zip(sentences, positions)]
-    return [torch.stack([skipgram[w] if w in skipgram else torch.zeros(skipgram.dim) for w in words])]
+    return [torch.stack([vectors[w] if w in vectors else torch.zeros(vectors.dim) for w in words])]
 
 
 def elmo_layers(sentences, positions=None):
@@ -851,12 +852,6 @@ def family_layers(layers_of, examples, token: bool) -> list[torch.Tensor]:
     return [mean_pool(h, [len(e.tokens) for e in examples]) for h in layers_of([e.tokens for e in examples])]
 
 
-def skipgram_layers(sentences, positions=None):  # static_layers of section 9, with this corpus's vectors
-    words = [w for s in sentences for w in s] if positions is None else [s[p] for s, p in zip(sentences, positions)]
-    return [torch.stack([family_skipgram[w] if w in family_skipgram else torch.zeros(family_skipgram.dim)
-                         for w in words])]
-
-
 def cue_sentences(examples) -> dict:
     return collate_classification([SpamMessage(e.tokens, e.sense_id) for e in examples], family_tokenizer)
 
@@ -875,7 +870,7 @@ row = {id(e): i for i, e in enumerate(cue_train)}
 bar = progress_bar(len(curve_tasks) * len(budgets_of[word]) * len(curve_seed_list), "learning curves, two sense tasks")
 for task, (head, collate_fn, token) in curve_tasks.items():
     frozen = {method: (family_layers(layers_of, cue_train, token), family_layers(layers_of, cue_test, token))
-              for method, layers_of in (("static skip-gram", skipgram_layers),
+              for method, layers_of in (("static skip-gram", lambda s, p=None: static_layers(s, p, family_skipgram)),
                                         ("ELMo features", lambda s, p=None: layer_features(family_bilm, s, p)[0]))}
     test_set = task_batches(cue_test, collate_fn, 128, seed)[1]
     evaluate = evaluate_tagger if token else evaluate_classifier
