@@ -78,6 +78,8 @@ def test_a_cited_figure_passes_and_an_uncited_one_does_not():
     assert flagged("Features came within 0.3 F1 of fine-tuning [ELMo paper, §5.3](https://arxiv.org/abs/1802.05365).") == []
     assert flagged("Without NSP the paper's QNLI fell from 88.4 to 84.9.") == ["88.4", "84.9"]
     assert flagged("QNLI fell from 88.4 to 84.9 [BERT paper].") == ["88.4", "84.9"]  # no locator: not a citation
+    assert flagged("BERT pre-trained for 1,000,000 steps [BERT paper, Appendix A.2].") == []  # an appendix section
+    assert flagged("BERT pre-trained for 1,000,000 steps [BERT paper, Appendix A].") == ["1,000,000"]  # no number
 
 
 def test_a_citation_covers_only_its_own_clause():

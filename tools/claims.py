@@ -37,7 +37,7 @@ At the precision written (rounding allowed)
 Cited figures pass
     A citation is ``[source, locator]`` in square brackets: a source with a letter in it, a comma,
     and a locator that starts with Table, Tab., Figure, Fig., Section, Sec., §, Eq., Equation,
-    Appendix, App., Algorithm or p. and has a number: ``[BERT paper, Table 5]``,
+    Appendix, App., Algorithm or p. and has a number: ``[BERT paper, Table 5]``, ``[BERT paper, Appendix A.2]``,
     ``[ELMo paper, §5.3]``, ``[Devlin et al. 2019, Table 1 and §4.1]``, also as a markdown link
     ``[BERT paper, Table 5](https://...)``. It covers the numbers before it in the same sentence
     (a table row or list item counts as one), back to the previous citation or ``;``; a citation
@@ -268,7 +268,7 @@ STRUCTURAL = [
 CITATION = re.compile(
     r"\[(?P<source>[^\[\]\n]*[A-Za-z][^\[\]\n]*?),\s*"
     r"(?P<locator>(?:Table|Tab\.|Figure|Fig\.|Section|Sec\.|§|Eq\.|Equation|Appendix|App\.|Algorithm|p\.|pp\.)"
-    r"\s*[A-Z]?[0-9][^\[\]\n]*)\]"
+    r"\s*(?:[A-Z]\.?)?[0-9][^\[\]\n]*)\]"
 )
 CODE_AND_ADDRESSES = [
     re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,}).*?(?:^[ \t]*\1|\Z)"),  # fenced code

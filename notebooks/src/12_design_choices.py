@@ -20,7 +20,7 @@
 # 2. asks each model family what it knows about a word's sense, with the deciding word on the left or on
 #    the right of it: GPT, ELMo's forward LM, its backward LM, both, and BERT;
 # 3. repeats BERT's ablations at toy scale: no next-sentence prediction; left to right instead of the
-#    masked LM; left to right plus a BiLSTM; smaller models. Each is fine-tuned on the same tasks, with
+#    masked LM; left to right plus a BiLSTM; three model sizes. Each is fine-tuned on the same tasks, with
 #    three fine-tuning seeds, and each gap is read against its spread;
 # 4. fills the comparison table of word2vec, ELMo, GPT and BERT with the numbers measured here.
 
@@ -33,7 +33,8 @@ lm_documents, lm_test_documents = 20000, 1000  # notebook 02's language-model da
 gpt_steps = 2400  # GPT's training steps (batches of 64 sentences)
 probe_documents, probe_test_documents = 3000, 1000  # labelled documents for the sense probes (as notebook 04)
 ablation_steps = 200  # pre-training steps of every ablation (notebook 09's BERT had 1500)
-sizes = [[1, 32]]  # (layers, hidden size) of the smaller models, beside the 2 x 64 default
+sizes = [[1, 32], [2, 64], [2, 128]]  # (layers, hidden size) of section 3's model-size comparison
+size_budget = 64  # labelled tagging sentences each size is fine-tuned on there
 fine_tune_steps = 80  # fine-tuning steps per task and model (batches of 32)
 fine_tune_seeds = 3  # section 3 fine-tunes every model with the seeds seed, seed + 1, ...
 task_documents, task_test_documents = 5000, 1500  # labelled text for the fine-tuning tasks
@@ -329,7 +330,7 @@ print(f"asserted: each one-way model at the baseline (±0.10) on its blind side 
 # | no NSP | masked LM only | both sides | the same |
 # | LTR | next word, left to right (GPT's objective) | causal | the same, still causal |
 # | LTR + BiLSTM | the same model | causal | a new BiLSTM between encoder and head |
-# | smaller | masked LM + NSP | both sides | the same |
+# | other sizes | masked LM + NSP | both sides | the same |
 #
 # `course_lib.bert.pretrained_toy_bert` pre-trains each with everything else equal to notebook
 # 09: tokenizer, batches of sentence pairs with 15 % masking, PPMI-initialised word embeddings,
@@ -459,7 +460,7 @@ def encoder_for(name: str, run_seed: int) -> BertModel:
     return pretrained[name][0]
 
 
-names = [*list(pretrained)[:3], "LTR + BiLSTM, 2 x 64", *list(pretrained)[3:], "no pre-training, 2 x 64"]
+names = [*list(pretrained)[:3], "LTR + BiLSTM, 2 x 64", "no pre-training, 2 x 64"]  # the sizes: further on
 runs, fine_tune_seconds = {name: [] for name in names}, {name: 0.0 for name in names}
 with progress_bar(len(names) * len(run_seeds), "fine-tuning every model, every seed") as bar:
     for name in names:
@@ -535,8 +536,6 @@ gaps = {"BERT minus LTR, right-cue senses": gap(full_name, ltr_name, "sense, rig
         "BERT minus no NSP, topic pairs": gap(full_name, "no NSP (MLM only), 2 x 64", "topic pair"),
         "BERT minus no pre-training, topic pairs": gap(full_name, "no pre-training, 2 x 64", "topic pair"),
         "BERT minus no pre-training, senses": gap(full_name, "no pre-training, 2 x 64", "sense")}
-gaps.update({f"BERT 2 x 64 minus {L} x {H}, tagging": gap(full_name, f"BERT (MLM + NSP), {L} x {H}", "tagging")
-             for L, H in sizes})
 print(f"LTR on right-cue senses, per seed: {ablation[ltr_name]['sense, right cue'].range()} "
       f"(per-word majority {right_majority:.3f})")
 for name, g in gaps.items():
@@ -554,10 +553,79 @@ for name in ("BERT minus no NSP, topic pairs", "BERT minus no pre-training, topi
 print(f"asserted: LTR within 0.1 of the majority on right-cue senses in every run; BERT minus LTR there clear; "
       f"no NSP and no pre-training within {no_gap:.2f} of BERT on senses, or within twice the spread; "
       "BERT minus no NSP and minus no pre-training on topic pairs at least 0.2 and clear")
-for L, H in sizes:
-    smaller = gaps[f"BERT 2 x 64 minus {L} x {H}, tagging"]
-    if L * H < 2 * 64:  # a smaller model: behind on tagging, by more than twice the spread
-        assert smaller.mean > 0 and verdict(smaller) == "clear", (L, H)
+
+# %% [markdown]
+# **Model size.** The paper pre-trained BERTs of six sizes with one recipe and fine-tuned each on three
+# GLUE tasks, five restarts each: the larger model was better on every task, even on MRPC, which has
+# only 3,600 labelled training examples [BERT paper, Table 6]. Here three sizes (`sizes`) get the same
+# `ablation_steps` of pre-training, one pre-training seed each (the time budget allows no more). Two
+# measures: what pre-training learned, as the held-out `[MASK]` accuracy over the **cloze ceiling**
+# (notebook 09: the exact best any model can do at one hidden word); and what it buys when labels are
+# few: tagging fine-tuned on `size_budget` labelled sentences, each fine-tuning seed with its own sample.
+
+# %% tags=["nbval-ignore-output"]
+from course_lib.data.family_tasks import label_budget
+
+cloze = world.cloze_ceiling(task_test, max_sentences=600, seed=seed)  # notebook 09's exact ceiling
+size_names = {f"{L} x {H}": f"BERT (MLM + NSP), {L} x {H}" for L, H in sorted(sizes, key=lambda s: s[0] * s[1])}
+size_runs = {size: [] for size in size_names}
+with progress_bar(len(size_names) * len(run_seeds), f"tagging from {size_budget} sentences, every size") as bar:
+    for size, name in size_names.items():
+        for run_seed in run_seeds:  # one seed: the sample, the head's init and the batch order
+            sample = label_budget(task_data["tagging"][0], size_budget, run_seed)
+            model = BertForTokenClassification.from_encoder(pretrained[name][0], len(tags), seed=run_seed)
+            fine_tune(model, shuffled_epochs(task_batches(sample, collate["tagging"], 32, run_seed)[1], run_seed),
+                      steps=fine_tune_steps, lr=2e-3, seed=run_seed, device=device, progress=False)
+            size_runs[size].append(evaluate_tagger(model, test_batches["tagging"])["accuracy"])
+            bar.update(1)
+by_size = {size: spread(values) for size, values in size_runs.items()}
+mask_share = {size: pretrained[name][1].evals[-1]["mask_accuracy"] / cloze.expected_accuracy
+              for size, name in size_names.items()}
+
+# %%
+print(f"cloze ceiling (exact, one hidden word, {cloze.num_positions} test positions): {cloze.expected_accuracy:.3f}")
+print(f"{'size':>8}{'parameters':>12}{'[MASK] accuracy':>17}{'÷ ceiling':>11}{'NSP accuracy':>14}"
+      f"{f'tagging, {size_budget} sentences':>28}")
+for size, name in size_names.items():
+    size_encoder, history = pretrained[name]
+    print(f"{size:>8}{size_encoder.num_parameters():>12,}{history.evals[-1]['mask_accuracy']:>17.3f}{mask_share[size]:>11.2f}"
+          f"{history.evals[-1]['nsp_accuracy']:>14.3f}{by_size[size].format():>28}")
+size_list = list(size_names)
+size_gaps = {(small, large): spread(b - a for a, b in zip(size_runs[small], size_runs[large], strict=True))
+             for small, large in zip(size_list, size_list[1:])}
+for (small, large), g in size_gaps.items():
+    print(f"tagging from {size_budget} sentences, {large} minus {small}: {g.format()}  {verdict(g)}")
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
+labels = [f"{size}\n({pretrained[name][0].num_parameters() / 1000:.0f}k)" for size, name in size_names.items()]
+ax1.bar(labels, [mask_share[size] for size in size_list], color="C0")
+ax1.set_ylabel("[MASK] accuracy ÷ cloze ceiling")
+ax1.set_ylim(0, 1)
+ax1.set_title(f"pre-training ({ablation_steps} steps)", fontsize=10)
+ax2.errorbar(labels, [by_size[size].mean for size in size_list], yerr=[by_size[size].sd for size in size_list],
+             marker="o", capsize=4, color="C2")
+ax2.set_ylabel("tagging accuracy (mean ± sd)")
+ax2.margins(x=0.15)
+ax2.set_title(f"fine-tuned on {size_budget} sentences, {len(run_seeds)} seeds", fontsize=10)
+for ax in (ax1, ax2):
+    ax.set_xlabel("layers x hidden size (parameters)")
+fig.tight_layout()
+
+# %% [markdown]
+# Left, how much of the best achievable `[MASK]` accuracy each size reached in the same steps; right,
+# the tagging accuracy each reaches from a few labelled sentences (the axis does not start at 0). Look at
+# which step from one size to the next is large and which is small; the lines above the figure give each
+# step's gap with its verdict.
+
+# %%
+first, second = size_gaps.get(("1 x 32", "2 x 64")), size_gaps.get(("2 x 64", "2 x 128"))
+if first is not None:  # the default sizes
+    assert mask_share["1 x 32"] < mask_share["2 x 64"]
+    assert first.mean > max(0.01, first.sd)  # 1 x 32 to 2 x 64: a gain larger than its spread
+    if second is not None:
+        assert abs(second.mean) < first.mean  # the next doubling: a smaller step, up or down
+    print("asserted: from 1 x 32 to 2 x 64 the [MASK] share and the tagging accuracy rise (the latter by more "
+          "than its spread); from 2 x 64 to 2 x 128 tagging moves less than that")
 
 # %% [markdown]
 # **Reading the ablations honestly.** Of the paper's gaps, at this scale (each verdict is printed above,
@@ -588,12 +656,15 @@ for L, H in sizes:
 #   (RoBERTa) found NSP unnecessary at full scale, with longer training on longer, contiguous text: what
 #   NSP buys depends on what else the pre-training teaches. In pre-training NSP does what it should: of
 #   the two 2 x 64 models, only the one trained on it leaves chance on held-out pairs (asserted above).
-# - **Model size.** The 1 x 32 model is behind on tagging (the last verdict) and on topic pairs (the
-#   table); on spam and senses it is close: a bag of words settles spam, and a sense needs one neighbour,
-#   which one layer of 32 units reads. In pre-training, width and depth show in the `[MASK]` accuracy
-#   printed above. The paper's gains from size [BERT paper, §5.2] came on harder tasks with far more
-#   data. With papermill (`-y "{sizes: [[2, 128]], ablation_steps: 1000}"`) the larger runs are one
-#   parameter away.
+# - **Model size: the first doubling pays, the next one hardly, at this budget.** From 1 x 32 to 2 x 64
+#   the model reaches more of the cloze ceiling and tags better from a few sentences, by more than the
+#   spread (asserted). From 2 x 64 to 2 x 128 tagging moves by less (asserted; its verdict is printed).
+#   Two things differ from the paper, where every size gained [BERT paper, Table 6]: its models
+#   pre-trained for 1,000,000 steps [BERT paper, Appendix A.2], and here every size gets the same 200, which a
+#   larger model needs more of; and our tagging needs little more than the word and a neighbour. Each
+#   size has one pre-training seed here, so its `[MASK]` share is one draw. With papermill (e.g.
+#   `-y "{sizes: [[2, 64], [4, 128]], ablation_steps: 1000}"`) longer and larger runs are one parameter
+#   away.
 # - **Pre-training itself: no gap on the single-sentence tasks, all the difference on the pair.** The
 #   model with no pre-training is close to BERT on senses (within 0.05, or within its noise: asserted)
 #   and on spam and tagging: labelled data is plentiful here, and each task needs one neighbouring word.
