@@ -656,15 +656,15 @@ if first is not None:  # the default sizes
 #   (RoBERTa) found NSP unnecessary at full scale, with longer training on longer, contiguous text: what
 #   NSP buys depends on what else the pre-training teaches. In pre-training NSP does what it should: of
 #   the two 2 x 64 models, only the one trained on it leaves chance on held-out pairs (asserted above).
-# - **Model size: the first doubling pays, the next one hardly, at this budget.** From 1 x 32 to 2 x 64
+# - **Model size: the first step up pays, the second hardly, at this budget.** From 1 x 32 to 2 x 64
 #   the model reaches more of the cloze ceiling and tags better from a few sentences, by more than the
 #   spread (asserted). From 2 x 64 to 2 x 128 tagging moves by less (asserted; its verdict is printed).
 #   Two things differ from the paper, where every size gained [BERT paper, Table 6]: its models
-#   pre-trained for 1,000,000 steps [BERT paper, Appendix A.2], and here every size gets the same 200, which a
-#   larger model needs more of; and our tagging needs little more than the word and a neighbour. Each
-#   size has one pre-training seed here, so its `[MASK]` share is one draw. With papermill (e.g.
-#   `-y "{sizes: [[2, 64], [4, 128]], ablation_steps: 1000}"`) longer and larger runs are one parameter
-#   away.
+#   pre-trained for 1,000,000 steps [BERT paper, Appendix A.2], and here every size gets the same 200,
+#   which a larger model needs more of; and our tagging needs little more than the word and a
+#   neighbour. Each size has one pre-training seed here, so its `[MASK]` share is one draw. With
+#   papermill (e.g. `-y "{sizes: [[2, 64], [4, 128]], ablation_steps: 1000}"`) longer and larger runs
+#   are one parameter away.
 # - **Pre-training itself: no gap on the single-sentence tasks, all the difference on the pair.** The
 #   model with no pre-training is close to BERT on senses (within 0.05, or within its noise: asserted)
 #   and on spam and tagging: labelled data is plentiful here, and each task needs one neighbouring word.
